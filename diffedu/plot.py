@@ -1,0 +1,67 @@
+"""The book's figure style: one colour convention and a few axis helpers.
+
+matplotlib is imported here and in notebooks only; the rest of the package never plots.
+"""
+
+from __future__ import annotations
+
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+
+#: One colour per role, used by every chapter: the true distribution or score, an
+#: estimate (learned score, bound), and samples drawn by a sampler.
+COLORS = {
+    "target": "#1f3b73",
+    "estimate": "#d1495b",
+    "samples": "#edae49",
+    "reference": "#66a182",
+    "muted": "#8d8d8d",
+}
+
+#: A sequential palette for curves indexed by a parameter (t, m, n_steps, ...).
+SEQUENCE = ["#1f3b73", "#2e6f95", "#3f9fa8", "#66a182", "#a7b655", "#edae49", "#d1495b"]
+
+_STYLE = {
+    "figure.figsize": (6.4, 3.6),
+    "figure.dpi": 110,
+    "savefig.dpi": 150,
+    "savefig.bbox": "tight",
+    "font.size": 10,
+    "axes.titlesize": 10,
+    "axes.labelsize": 10,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.alpha": 0.25,
+    "legend.frameon": False,
+    "legend.fontsize": 9,
+    "lines.linewidth": 1.6,
+    "image.cmap": "viridis",
+}
+
+
+def use_style() -> None:
+    """Apply the book's matplotlib style (call once, in a chapter's imports cell)."""
+    mpl.rcParams.update(_STYLE)
+    mpl.rcParams["axes.prop_cycle"] = mpl.cycler(color=SEQUENCE)
+
+
+def sequence_colors(n: int) -> list:
+    """``n`` colours along the book's sequential palette, for curves indexed by a parameter."""
+    if not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be a positive integer; got {n!r}")
+    cmap = mpl.colors.LinearSegmentedColormap.from_list("diffedu", SEQUENCE)
+    return [cmap(i / max(n - 1, 1)) for i in range(n)]
+
+
+def subplots(ncols: int = 1, nrows: int = 1, width: float = 3.4, height: float = 3.0, **kwargs):
+    """``plt.subplots`` sized per panel, with constrained layout; returns ``(fig, axes)``."""
+    kwargs.setdefault("layout", "constrained")
+    return plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows), **kwargs)
+
+
+def square_limits(ax, lim: float) -> None:
+    """Fixed, equal limits and equal aspect for a 2-D scatter or field plot."""
+    ax.set_xlim(-lim, lim)
+    ax.set_ylim(-lim, lim)
+    ax.set_aspect("equal")

@@ -1,0 +1,95 @@
+r"""Grids of forward times for the reverse-time sampler.
+
+A schedule is a float64 tensor ``ts`` of shape ``(n_steps + 1,)``, strictly decreasing::
+
+    # ts[0] = T, ..., ts[n_steps] = gamma   (forward times; the sampler walks them in order)
+
+``gamma > 0`` is the early-stopping time: the sampler's output is compared with
+:math:`q_\gamma`, never with :math:`q_0`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from ._validation import as_float, as_int
+
+
+def _check_horizon(T, gamma, n_steps):
+    T = as_float(T, "T")
+    gamma = as_float(gamma, "gamma")
+    n_steps = as_int(n_steps, "n_steps", minimum=1)
+    if gamma <= 0.0:
+        raise ValueError(f"gamma must be > 0; got {gamma!r}")
+    if T <= gamma:
+        raise ValueError(f"T must be larger than gamma={gamma!r}; got T={T!r}")
+    return T, gamma, n_steps
+
+
+def uniform_schedule(T, gamma, n_steps) -> torch.Tensor:
+    r"""Equally spaced forward times from ``T`` down to ``gamma``.
+
+    Args:
+        T: horizon, the forward time the sampler starts from (``T > gamma``).
+        gamma: early-stopping time (``gamma > 0``).
+        n_steps: number of sampler steps :math:`N \ge 1`.
+
+    Returns:
+        ``ts``, float64 of shape ``(n_steps + 1,)``; ``ts[0] = T``, ``ts[-1] = gamma``.
+
+    Used in: chapter 1, "Choosing the time grid".
+    """
+    T, gamma, n_steps = _check_horizon(T, gamma, n_steps)
+    ts = torch.linspace(T, gamma, n_steps + 1, dtype=torch.float64)
+    ts[0], ts[-1] = T, gamma
+    return ts
+
+
+def early_stopped_schedule(T, gamma, n_steps) -> torch.Tensor:
+    r"""The early-stopped schedule of Benton et al.: uniform above :math:`t=1`, geometric below.
+
+    Step sizes satisfy :math:`h_k \lesssim \kappa \min(1, t_{k+1})` in forward time: constant
+    steps while :math:`t \ge 1`, then :math:`t_{k+1} = t_k / (1 + \kappa)` down to ``gamma``
+    (Benton et al., 2024). For a given ``n_steps`` the steps are split between the two
+    parts in proportion to their lengths in these units, :math:`T - 1` and
+    :math:`\log(1/\gamma)`, so that both parts use about the same :math:`\kappa \approx
+    (T - 1 + \log(1/\gamma)) / N`. If ``T <= 1`` the whole grid is geometric; if
+    ``gamma >= 1`` it is uniform.
+
+    Args:
+        T: horizon (``T > gamma``).
+        gamma: early-stopping time (``gamma > 0``).
+        n_steps: number of sampler steps :math:`N \ge 1`.
+
+    Returns:
+        ``ts``, float64 of shape ``(n_steps + 1,)``, strictly decreasing,
+        ``ts[0] = T``, ``ts[-1] = gamma``.
+
+    Used in: chapter 1, "Choosing the time grid", and Lemma 1.3 in chapter 4.
+    """
+    T, gamma, n_steps = _check_horizon(T, gamma, n_steps)
+    if gamma >= 1.0:
+        return uniform_schedule(T, gamma, n_steps)
+    if T <= 1.0:
+        return _geometric(T, gamma, n_steps)
+    uniform_len, geometric_len = T - 1.0, math.log(1.0 / gamma)
+    if n_steps == 1:
+        return torch.tensor([T, gamma], dtype=torch.float64)
+    # Steps in the geometric part: proportional to its length, at least one in each part.
+    n_geo = round(n_steps * geometric_len / (uniform_len + geometric_len))
+    n_geo = min(max(n_geo, 1), n_steps - 1)
+    upper = torch.linspace(T, 1.0, n_steps - n_geo + 1, dtype=torch.float64)
+    lower = _geometric(1.0, gamma, n_geo)
+    ts = torch.cat([upper[:-1], lower])
+    ts[0], ts[-1] = T, gamma
+    return ts
+
+
+def _geometric(t_start: float, t_end: float, n_steps: int) -> torch.Tensor:
+    """Geometrically spaced times from ``t_start`` down to ``t_end`` (both > 0)."""
+    exponents = torch.linspace(0.0, 1.0, n_steps + 1, dtype=torch.float64)
+    ts = t_start * (t_end / t_start) ** exponents
+    ts[0], ts[-1] = t_start, t_end
+    return ts
