@@ -13,14 +13,20 @@ import torch
 
 
 def as_tensor(value, name: str, dtype=None, device=None) -> torch.Tensor:
-    """Convert ``value`` to a tensor, rejecting strings, None and non-numeric input."""
+    """Convert ``value`` to a tensor, rejecting strings, None and non-numeric input.
+
+    Python numbers and lists become float64 (unless ``dtype`` says otherwise); tensors and
+    arrays keep their dtype.
+    """
     if isinstance(value, torch.Tensor):
         out = value
     elif isinstance(value, (str, bytes)) or value is None:
         raise TypeError(f"{name} must be a tensor, array or number; got {type(value).__name__}")
     else:
+        if dtype is None and not hasattr(value, "dtype"):
+            dtype = torch.float64  # Python numbers and lists: never round through float32
         try:
-            out = torch.as_tensor(value)
+            out = torch.as_tensor(value, dtype=dtype)
         except (TypeError, ValueError, RuntimeError) as err:
             raise TypeError(
                 f"{name} must be a tensor, array or number; got {type(value).__name__}"

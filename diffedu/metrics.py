@@ -108,11 +108,11 @@ def _samples_1d(x, name: str) -> torch.Tensor:
     return check_finite(x.to(torch.float64), name).cpu()
 
 
-def _check_target_1d(target) -> GaussianMixture:
+def _check_target_1d(target, name: str = "target") -> GaussianMixture:
     if not isinstance(target, GaussianMixture):
-        raise TypeError(f"target must be a GaussianMixture; got {type(target).__name__}")
+        raise TypeError(f"{name} must be a GaussianMixture; got {type(target).__name__}")
     if target.dim != 1:
-        raise ValueError(f"target must be one-dimensional; got dim={target.dim}")
+        raise ValueError(f"{name} must be one-dimensional; got dim={target.dim}")
     return target
 
 
@@ -122,7 +122,7 @@ def tv_distance_1d(samples, target, n_bins=None) -> float:
     The estimator bins the line and compares frequencies with exact bin masses:
     :math:`\widehat{\mathrm{TV}} = \frac12\sum_b |n_b/n - q(B_b)|`.
 
-    - ``target`` a 1-D :class:`GaussianMixture`: ``n_bins`` bins of equal target mass
+    - ``target`` a 1-D :class:`.GaussianMixture`: ``n_bins`` bins of equal target mass
       (edges at target quantiles, the outer bins reaching to :math:`\pm\infty`), masses exact.
     - ``target`` a callable ``log_prob(x) -> (n,)``: equal-width bins over the sample range
       widened by 10% on each side, masses by composite Simpson quadrature, and the target
@@ -136,7 +136,7 @@ def tv_distance_1d(samples, target, n_bins=None) -> float:
 
     Args:
         samples: points, shape ``(n,)`` or ``(n, 1)``.
-        target: a 1-D :class:`GaussianMixture` or a callable returning log densities.
+        target: a 1-D :class:`.GaussianMixture` or a callable returning log densities.
         n_bins: number of bins; default :math:`\lceil 2 n^{1/3}\rceil` (at least 10).
 
     Returns:
@@ -206,14 +206,14 @@ def wasserstein2_1d(a, b) -> float:
 
     - ``b`` samples: both quantile functions are step functions, and the integral is summed
       exactly over the merged breakpoints (sorting alone when the sizes are equal).
-    - ``b`` a 1-D :class:`GaussianMixture`: the integral against the empirical law of ``a`` is
+    - ``b`` a 1-D :class:`.GaussianMixture`: the integral against the empirical law of ``a`` is
       exact up to the bisection tolerance, using the closed-form partial first moments of
       the mixture,
       :math:`\int_{-\infty}^{y} x\,\mathrm dF = \sum_k w_k(\mu_k\Phi(z_k) - s_k\phi(z_k))`.
 
     Args:
         a: samples, shape ``(n,)`` or ``(n, 1)``.
-        b: samples of shape ``(m,)`` or ``(m, 1)``, or a 1-D :class:`GaussianMixture`.
+        b: samples of shape ``(m,)`` or ``(m, 1)``, or a 1-D :class:`.GaussianMixture`.
 
     Returns:
         :math:`W_2` as a Python float.
@@ -222,13 +222,18 @@ def wasserstein2_1d(a, b) -> float:
     """
     a = torch.sort(_samples_1d(a, "a")).values
     if isinstance(b, GaussianMixture):
-        return _w2_to_mixture(a, _check_target_1d(b))
+        return _w2_to_mixture(a, _check_target_1d(b, "b"))
     b = torch.sort(_samples_1d(b, "b")).values
     if a.shape == b.shape:
         return float(((a - b) ** 2).mean().sqrt())
     n, m = a.shape[0], b.shape[0]
     cuts = torch.unique(
-        torch.cat([torch.arange(1, n) / n, torch.arange(1, m) / m]).to(torch.float64)
+        torch.cat(
+            [
+                torch.arange(1, n, dtype=torch.float64) / n,
+                torch.arange(1, m, dtype=torch.float64) / m,
+            ]
+        )
     )
     breaks = torch.cat(
         [torch.zeros(1, dtype=torch.float64), cuts, torch.ones(1, dtype=torch.float64)]
@@ -249,7 +254,9 @@ def _w2_to_mixture(a: torch.Tensor, target: GaussianMixture) -> float:
     Phi = 0.5 * torch.erfc(-z / math.sqrt(2.0))
     partial = (w[None] * (mu[None] * Phi - sd[None] * phi)).sum(1)
     mean_b = float((w * mu).sum())
-    moments = torch.cat([torch.zeros(1, dtype=torch.float64), partial, torch.tensor([mean_b])])
+    moments = torch.cat(
+        [torch.zeros(1, dtype=torch.float64), partial, torch.tensor([mean_b], dtype=torch.float64)]
+    )
     cross = (a * (moments[1:] - moments[:-1])).sum()
     second_b = float((w * (mu**2 + sd**2)).sum())
     w2_sq = float((a**2).mean() - 2.0 * cross + second_b)

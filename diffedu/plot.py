@@ -8,8 +8,8 @@ from __future__ import annotations
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 
-#: One colour per role, used by every chapter: the true distribution or score, an
-#: estimate (learned score, bound), and samples drawn by a sampler.
+#: One colour per role, used by every chapter (the true distribution or score, an
+#: estimate such as a learned score or a bound, and samples drawn by a sampler).
 COLORS = {
     "target": "#1f3b73",
     "estimate": "#d1495b",

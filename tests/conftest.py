@@ -1,0 +1,45 @@
+"""Shared pytest set-up: skip ``gpu`` tests without CUDA, ``browser`` tests unless asked for.
+
+The markers are declared in pyproject.toml. Browser tests (of the built book in _build/html) run
+with ``pytest --browser`` or with the environment variable ``DIFFEDU_BROWSER_TESTS=1``.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import torch
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    try:
+        parser.addoption(
+            "--browser",
+            action="store_true",
+            default=False,
+            help="run the tests marked 'browser' (also: DIFFEDU_BROWSER_TESTS=1)",
+        )
+    except ValueError:
+        # pytest-playwright already defines --browser NAME; passing it enables the tests too.
+        pass
+
+
+def _browser_tests_enabled(config: pytest.Config) -> bool:
+    return bool(config.getoption("--browser")) or os.environ.get(
+        "DIFFEDU_BROWSER_TESTS", ""
+    ) not in ("", "0")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    skip_gpu = pytest.mark.skip(reason="needs a CUDA device")
+    skip_browser = pytest.mark.skip(
+        reason="browser test: run with --browser or DIFFEDU_BROWSER_TESTS=1"
+    )
+    has_cuda = torch.cuda.is_available()
+    browser = _browser_tests_enabled(config)
+    for item in items:
+        if "gpu" in item.keywords and not has_cuda:
+            item.add_marker(skip_gpu)
+        if "browser" in item.keywords and not browser:
+            item.add_marker(skip_browser)

@@ -1,0 +1,104 @@
+"""Tests for diffedu.checks: the exercise self-checks report pass or a hint and never raise."""
+
+import math
+
+import pytest
+import torch
+
+import diffedu
+from diffedu import checks
+
+
+def _exact_step(y, score, h, xi):
+    """The exponential-integrator step e^h y + 2(e^h - 1) score + sqrt(e^{2h} - 1) xi."""
+    return math.exp(h) * y + 2 * math.expm1(h) * score + math.sqrt(math.expm1(2 * h)) * xi
+
+
+def _euler_step(y, score, h, xi):
+    """The Euler-Maruyama step y + h (y + 2 score) + sqrt(2h) xi of the same reverse SDE."""
+    return y + h * (y + 2 * score) + math.sqrt(2 * h) * xi
+
+
+def _gaussian_score(x, t, mean, var):
+    """Score of q_t for q_0 = N(mean, var): (e^{-t} mean - x) / (e^{-2t} var + 1 - e^{-2t})."""
+    return (math.exp(-t) * mean - x) / (math.exp(-2 * t) * var - math.expm1(-2 * t))
+
+
+def test_check_ddpm_step_accepts_exact_step(capsys):
+    """A correct exponential-integrator step passes and prints a pass line."""
+    torch.manual_seed(0)
+    assert checks.check_ddpm_step(_exact_step) is True
+    assert "[pass]" in capsys.readouterr().out
+
+
+def test_check_ddpm_step_flags_euler_maruyama(capsys):
+    """The Euler-Maruyama step fails with a hint that names it and the exact factors."""
+    torch.manual_seed(0)
+    assert checks.check_ddpm_step(_euler_step) is False
+    out = capsys.readouterr().out
+    assert "[not yet]" in out and "Euler" in out and "e^h" in out
+
+
+def test_check_ddpm_step_flags_wrong_noise_and_shapes(capsys):
+    """A wrong noise scale, a wrong shape or a non-tensor fails with a hint, not an exception."""
+    torch.manual_seed(0)
+
+    def wrong_noise(y, score, h, xi):
+        return math.exp(h) * y + 2 * math.expm1(h) * score + math.sqrt(2 * h) * xi
+
+    assert checks.check_ddpm_step(wrong_noise) is False
+    assert "differ" in capsys.readouterr().out
+    assert checks.check_ddpm_step(lambda y, s, h, xi: _exact_step(y, s, h, xi)[:, :1]) is False
+    assert "shape" in capsys.readouterr().out
+    assert checks.check_ddpm_step(lambda y, s, h, xi: _exact_step(y, s, h, xi).tolist()) is False
+    assert "torch.Tensor" in capsys.readouterr().out
+
+
+def test_check_ddpm_step_reports_raising_function(capsys):
+    """A function that raises is reported as False with the exception, not raised."""
+    torch.manual_seed(0)
+
+    def broken(y, score, h, xi):
+        raise RuntimeError("boom")
+
+    assert checks.check_ddpm_step(broken) is False
+    out = capsys.readouterr().out
+    assert "RuntimeError" in out and "boom" in out
+
+
+def test_check_gaussian_score_accepts_correct_and_rejects_wrong(capsys):
+    """The exact noised-Gaussian score passes; forgetting the added noise variance fails."""
+    torch.manual_seed(0)
+    assert checks.check_gaussian_score(_gaussian_score) is True
+    assert "[pass]" in capsys.readouterr().out
+
+    def no_noise(x, t, mean, var):
+        return (math.exp(-t) * mean - x) / (math.exp(-2 * t) * var)
+
+    assert checks.check_gaussian_score(no_noise) is False
+    assert "[not yet]" in capsys.readouterr().out
+
+
+def test_check_gaussian_score_reports_raising_function(capsys):
+    """A score function that raises is reported as False with the exception, not raised."""
+    torch.manual_seed(0)
+
+    def broken(x, t, mean, var):
+        return 1 / 0
+
+    assert checks.check_gaussian_score(broken) is False
+    assert "ZeroDivisionError" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("check", [checks.check_ddpm_step, checks.check_gaussian_score])
+def test_checks_reject_non_callables(check):
+    """Passing something that is not a function is a TypeError (a usage error, not a hint)."""
+    torch.manual_seed(0)
+    with pytest.raises(TypeError, match="must be a function"):
+        check(torch.zeros(3))
+
+
+def test_checks_are_reachable_from_package():
+    """The checks live in diffedu.checks, the namespace the chapters use."""
+    torch.manual_seed(0)
+    assert diffedu.checks.check_ddpm_step is checks.check_ddpm_step

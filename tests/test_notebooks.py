@@ -1,0 +1,154 @@
+"""Tests for the book's notebooks as files: stored clean, valid, installable, and in the TOC.
+
+Executing the notebooks is nbval's job (``pytest --nbval-lax book/``); these tests only read
+them, so they run in milliseconds and hold while chapters are still being written: each
+per-notebook test is parametrized over the notebooks that exist now.
+"""
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+BOOK = ROOT / "book"
+TOC = ROOT / "_toc.yml"
+FIRST_CHAPTER = BOOK / "01_diffusion.ipynb"
+
+
+def _notebooks() -> list[Path]:
+    """Every notebook under book/, skipping checkpoints and build output."""
+    skip = {".ipynb_checkpoints", "_build"}
+    return sorted(p for p in BOOK.glob("**/*.ipynb") if not skip & set(p.relative_to(BOOK).parts))
+
+
+def _chapter_notebooks() -> list[Path]:
+    """The numbered chapters, book/NN_*.ipynb."""
+    return sorted(p for p in BOOK.glob("*.ipynb") if re.fullmatch(r"\d\d_.*", p.stem))
+
+
+def _toc_files(node) -> list[str]:
+    """Every ``file:`` entry (and the ``root``) of a jb-book table of contents, in order."""
+    found = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("file", "root") and isinstance(value, str):
+                found.append(value)
+            else:
+                found.extend(_toc_files(value))
+    elif isinstance(node, list):
+        for item in node:
+            found.extend(_toc_files(item))
+    return found
+
+
+def _load_toc():
+    return yaml.safe_load(TOC.read_text(encoding="utf-8")) if TOC.exists() else None
+
+
+def _resolve(entry: str) -> Path | None:
+    """The file a TOC entry names: the entry itself, or with a .md / .ipynb suffix."""
+    path = ROOT / entry
+    for candidate in (
+        path,
+        path.with_name(path.name + ".ipynb"),
+        path.with_name(path.name + ".md"),
+    ):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _ids(paths):
+    return [str(p.relative_to(ROOT)) for p in paths]
+
+
+NOTEBOOKS = _notebooks()
+CHAPTERS = _chapter_notebooks()
+TOC_ENTRIES = _toc_files(_load_toc()) if TOC.exists() else []
+
+
+def test_first_chapter_exists():
+    """book/01_diffusion.ipynb exists (this test fails only while that file is missing)."""
+    assert FIRST_CHAPTER.is_file(), f"missing {FIRST_CHAPTER.relative_to(ROOT)}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_notebook_is_valid_nbformat_v4(path):
+    """The notebook is nbformat version 4 and validates against its schema."""
+    nb = nbformat.read(path, as_version=nbformat.NO_CONVERT)
+    assert nb.nbformat == 4, f"{path.name} is nbformat {nb.nbformat}"
+    nbformat.validate(nb)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_notebook_stored_without_outputs(path):
+    """Every code cell has no outputs and execution_count None (the build executes them)."""
+    nb = nbformat.read(path, as_version=4)
+    dirty = [
+        i
+        for i, cell in enumerate(nb.cells)
+        if cell.cell_type == "code" and (cell.outputs or cell.execution_count is not None)
+    ]
+    assert not dirty, f"{path.name}: code cells {dirty} hold outputs or execution counts"
+
+
+# The install guard: install only when diffedu cannot be imported, by either idiom.
+_GUARDS = (
+    r"try:\s*\n\s*import diffedu\b[^\n]*\n(?:.*\n)*?"
+    r"\s*except\s*\(?\s*(?:ImportError|ModuleNotFoundError)",
+    r"find_spec\(\s*['\"]diffedu['\"]\s*\)\s+is\s+None",
+)
+_PIP_INSTALL = r"pip\s+install|['\"]pip['\"]\s*,\s*['\"]install['\"]"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_first_code_cell_installs_diffedu_only_when_missing(path):
+    """The first code cell is tagged hide-output and pip-installs diffedu only if it is missing."""
+    nb = nbformat.read(path, as_version=4)
+    code = [cell for cell in nb.cells if cell.cell_type == "code"]
+    assert code, f"{path.name} has no code cells"
+    cell = code[0]
+    assert "hide-output" in cell.metadata.get("tags", []), f"{path.name}: tag the cell hide-output"
+    # Comments may say anything; look at the code only.
+    source = "\n".join(line.split("#", 1)[0] for line in cell.source.splitlines()) + "\n"
+    assert any(re.search(guard, source) for guard in _GUARDS), (
+        f"{path.name}: guard the install by `try: import diffedu` / `except ImportError` "
+        "or by importlib.util.find_spec('diffedu') is None"
+    )
+    assert re.search(_PIP_INSTALL, source), f"{path.name}: the first code cell must pip install"
+    install_lines = [line for line in source.splitlines() if re.search(r"install", line)]
+    assert not any(re.search(r"\b(torch|numpy)\b", line) for line in install_lines), (
+        f"{path.name}: never reinstall torch or numpy in the install cell"
+    )
+
+
+def test_toc_is_a_jb_book_rooted_at_intro():
+    """_toc.yml parses as a jb-book whose root is book/intro and whose parts list chapters."""
+    toc = _load_toc()
+    assert toc is not None, "_toc.yml is missing"
+    assert toc.get("format") == "jb-book"
+    assert toc.get("root") == "book/intro"
+    assert isinstance(toc.get("parts"), list) and toc["parts"]
+    for part in toc["parts"]:
+        assert "caption" in part and isinstance(part.get("chapters"), list), part
+
+
+@pytest.mark.parametrize("entry", TOC_ENTRIES)
+def test_toc_entries_exist(entry):
+    """Every file the table of contents names exists (as .md or .ipynb), so the build finds it."""
+    assert _resolve(entry) is not None, f"_toc.yml lists {entry}, which does not exist yet"
+
+
+def test_toc_entries_are_unique():
+    """No page is listed twice in the table of contents."""
+    assert len(TOC_ENTRIES) == len(set(TOC_ENTRIES)), TOC_ENTRIES
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=_ids(CHAPTERS))
+def test_chapter_is_listed_in_toc(path):
+    """Every numbered chapter book/NN_*.ipynb is listed in _toc.yml (else it is not built)."""
+    entries = {entry.removesuffix(".ipynb") for entry in TOC_ENTRIES}
+    assert path.relative_to(ROOT).with_suffix("").as_posix() in entries
