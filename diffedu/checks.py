@@ -95,3 +95,91 @@ def check_gaussian_score(score_fn: Callable) -> bool:
                 continue
         return _report("check_gaussian_score", False, f"{hint} (at mean={mean}, var={var}, t={t})")
     return _report("check_gaussian_score", True, "")
+
+
+def check_lemma42_score(score_fn: Callable) -> bool:
+    r"""Check ``score_fn(x, S, log_eta, sigma)``: the score of Lemma 4.2's mixture, from log eta.
+
+    The mixture is :math:`\eta\,\mathcal N(0, \sigma^2) + (1-\eta)\,\mathcal N(S, \sigma^2)`; the
+    reference is :meth:`.Lemma42Mixture.score_hat`. One case has :math:`\log\eta \approx -4700`,
+    so :math:`\eta` itself underflows: the answer must work with :math:`\log\eta` only.
+
+    Used in: chapter 3, exercise "A score from a weight that underflows".
+    """
+    from .hardness import Lemma42Mixture  # imported on use: checks stays free of the training stack
+
+    _require_callable(score_fn, "score_fn")
+    for S, switch_point, sigma in ((5.0, 1.0, 1.0), (20.0, 3.0, 0.5), (100.0, 3.0, 1.0)):
+        mix = Lemma42Mixture(S, switch_point, sigma)
+        x = torch.linspace(-3.0 * sigma, S + 3.0 * sigma, 41, dtype=torch.float64)
+        reference = mix.score_hat(x)
+        value, hint = _call("check_lemma42_score", score_fn, x, S, mix.log_eta, sigma)
+        if hint is None:
+            if isinstance(value, torch.Tensor) and not bool(torch.isfinite(value).all()):
+                hint = (
+                    "your function returns NaN or infinity: exp(log_eta) underflows to 0 here; "
+                    "write the heavy component's weight as a sigmoid of the log-odds"
+                )
+            else:
+                ok, hint = _close(value, reference, rtol=1e-8, atol=1e-8)
+                if ok:
+                    continue
+        where = f"S={S}, log_eta={mix.log_eta:.6g}, sigma={sigma}"
+        return _report("check_lemma42_score", False, f"{hint} (at {where})")
+    return _report("check_lemma42_score", True, "")
+
+
+def check_dsm_loss(loss_fn: Callable) -> bool:
+    r"""Check ``loss_fn(score_hat, z, sigma_t)``: the per-sample denoising loss of eq. (4).
+
+    The reference is :func:`.dsm_loss`, one squared norm per sample,
+
+    .. math:: \ell_i = \big\|\widehat s(x_i) + z_i/\sigma_t^2\big\|^2 ,
+
+    where ``score_hat`` holds :math:`\widehat s(x_i)`, shape ``(n, d)``, and ``z`` the added
+    noise, shape ``(n, d)``, of variance :math:`\sigma_t^2`. The check tries two noise levels
+    and two dimensions, and names the usual slips: a norm that is not squared, ``z/sigma_t``
+    in place of ``z/sigma_t**2``, a sign error, and a mean over the samples.
+
+    Used in: chapter 2, exercise "The denoising loss in code".
+    """
+    from .train import dsm_loss  # imported here: this check alone needs the training module
+
+    _require_callable(loss_fn, "loss_fn")
+    g = torch.Generator().manual_seed(2)
+    for sigma_t, d in ((0.05, 1), (0.6, 2)):
+        score_hat = torch.randn(9, d, generator=g, dtype=torch.float64) / sigma_t
+        z = sigma_t * torch.randn(9, d, generator=g, dtype=torch.float64)
+        reference = dsm_loss(score_hat, score_hat, z, sigma_t)
+        value, hint = _call("check_dsm_loss", loss_fn, score_hat, z, sigma_t)
+        if hint is None:
+            ok, hint = _close(value, reference)
+            if ok:
+                continue
+            slips = (
+                (reference.sqrt(), "square the norm: the loss is ||s + z/sigma_t^2||^2"),
+                (
+                    (score_hat + z / sigma_t).pow(2).sum(-1),
+                    "divide z by sigma_t**2, not sigma_t: z has variance sigma_t^2 and the "
+                    "target is -z/sigma_t^2",
+                ),
+                (
+                    (score_hat - z / sigma_t**2).pow(2).sum(-1),
+                    "check the sign: the target is -z/sigma_t^2, so the residual is "
+                    "score_hat + z/sigma_t^2",
+                ),
+                (
+                    reference.mean(),
+                    "return one value per sample, shape (n,); do not average over the samples",
+                ),
+            )
+            if isinstance(value, torch.Tensor) and value.shape == score_hat.shape and d > 1:
+                hint = "sum the squares over the d coordinates: one value per sample, shape (n,)"
+            for wrong, slip in slips:
+                if isinstance(value, torch.Tensor) and value.shape == wrong.shape:
+                    if torch.allclose(value.to(torch.float64), wrong, rtol=1e-6, atol=1e-8):
+                        hint = slip
+                        break
+            hint = f"{hint} (at sigma_t = {sigma_t}, d = {d})"
+        return _report("check_dsm_loss", False, hint)
+    return _report("check_dsm_loss", True, "")

@@ -146,8 +146,7 @@ def tv_distance_1d(samples, target, n_bins=None) -> float:
     """
     x = _samples_1d(samples, "samples")
     n = x.shape[0]
-    n_bins = max(10, math.ceil(2 * n ** (1 / 3))) if n_bins is None else n_bins
-    n_bins = as_int(n_bins, "n_bins", minimum=2)
+    n_bins = as_int(_default_bins(n) if n_bins is None else n_bins, "n_bins", minimum=2)
     if isinstance(target, GaussianMixture):
         _check_target_1d(target)
         u = torch.arange(1, n_bins, dtype=torch.float64) / n_bins
@@ -184,16 +183,28 @@ def _simpson_bin_masses(log_prob: Callable, edges: torch.Tensor, per_bin: int = 
     return (panels * weights).sum(1) * step / 3.0
 
 
-def tv_noise_floor_1d(n, n_bins) -> float:
+def _default_bins(n: int) -> int:
+    """Default bin count of :func:`tv_distance_1d`: 2 n^(1/3) rounded up, at least 10."""
+    return max(10, math.ceil(2 * n ** (1 / 3)))
+
+
+def tv_noise_floor_1d(n, n_bins=None) -> float:
     r"""Expected :func:`tv_distance_1d` for exact samples with equal-mass bins (normal approx.).
 
     .. math:: \mathbb E\,\widehat{\mathrm{TV}} \approx \tfrac12\, n_\text{bins}
         \sqrt{\tfrac{2}{\pi}\,\tfrac{p(1-p)}{n}},\qquad p = 1/n_\text{bins}.
 
+    Args:
+        n: number of samples, ``n >= 1``.
+        n_bins: number of bins; default the same as :func:`tv_distance_1d`'s.
+
+    Returns:
+        A Python float.
+
     Used in: chapter 1, "Measuring the sampler".
     """
     n = as_int(n, "n", minimum=1)
-    n_bins = as_int(n_bins, "n_bins", minimum=2)
+    n_bins = as_int(_default_bins(n) if n_bins is None else n_bins, "n_bins", minimum=2)
     p = 1.0 / n_bins
     return 0.5 * n_bins * math.sqrt(2.0 / math.pi * p * (1.0 - p) / n)
 

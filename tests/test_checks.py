@@ -102,3 +102,99 @@ def test_checks_are_reachable_from_package():
     """The checks live in diffedu.checks, the namespace the chapters use."""
     torch.manual_seed(0)
     assert diffedu.checks.check_ddpm_step is checks.check_ddpm_step
+
+
+def _lemma42_score(x, S, log_eta, sigma):
+    """Score of eta N(0, sigma^2) + (1 - eta) N(S, sigma^2) through the log-odds of the S part."""
+    log_odds = math.log(-math.expm1(log_eta)) - log_eta + (S * x - 0.5 * S**2) / sigma**2
+    return (-x + S * torch.sigmoid(log_odds)) / sigma**2
+
+
+def test_check_lemma42_score_accepts_log_space_answer(capsys):
+    """A score written with the log-odds passes, even where eta underflows."""
+    torch.manual_seed(0)
+    assert checks.check_lemma42_score(_lemma42_score) is True
+    assert "[pass]" in capsys.readouterr().out
+
+
+def test_check_lemma42_score_flags_underflow_and_wrong_answers(capsys):
+    """A naive exp(log_eta) gets the underflow hint; a wrong formula gets a 'differ' hint."""
+    torch.manual_seed(0)
+
+    def naive(x, S, log_eta, sigma):
+        eta = math.exp(log_eta)
+        r = (1 - eta) / eta * torch.exp((S * x - 0.5 * S**2) / sigma**2)
+        return (-x + S * r / (1 + r)) / sigma**2
+
+    assert checks.check_lemma42_score(naive) is False
+    assert "underflows" in capsys.readouterr().out
+    assert checks.check_lemma42_score(lambda x, S, log_eta, sigma: -x / sigma**2) is False
+    assert "differ" in capsys.readouterr().out
+    assert checks.check_lemma42_score(lambda x, S, log_eta, sigma: 1 / 0) is False
+    assert "ZeroDivisionError" in capsys.readouterr().out
+    with pytest.raises(TypeError, match="must be a function"):
+        checks.check_lemma42_score(None)
+
+
+def _dsm_loss(score_hat, z, sigma_t):
+    """The per-sample loss ||score_hat + z / sigma_t^2||^2 of eq. (4)."""
+    return (score_hat + z / sigma_t**2).pow(2).sum(-1)
+
+
+def test_check_dsm_loss_accepts_correct_loss(capsys):
+    """The per-sample squared residual ||s + z/sigma_t^2||^2 passes and prints a pass line."""
+    torch.manual_seed(0)
+    assert checks.check_dsm_loss(_dsm_loss) is True
+    assert "[pass]" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("wrong", "words"),
+    [
+        (lambda s, z, sigma_t: (s + z / sigma_t**2).norm(dim=-1), "square the norm"),
+        (lambda s, z, sigma_t: (s + z / sigma_t).pow(2).sum(-1), "sigma_t**2, not sigma_t"),
+        (lambda s, z, sigma_t: (s - z / sigma_t**2).pow(2).sum(-1), "sign"),
+        (lambda s, z, sigma_t: _dsm_loss(s, z, sigma_t).mean(), "do not average"),
+        (lambda s, z, sigma_t: (s + z / sigma_t**2).pow(2), "shape"),
+    ],
+    ids=["not-squared", "z-over-sigma", "sign", "averaged", "not-summed"],
+)
+def test_check_dsm_loss_names_the_slip(capsys, wrong, words):
+    """Each usual slip fails with a hint that names it, and nothing is raised."""
+    torch.manual_seed(0)
+    assert checks.check_dsm_loss(wrong) is False
+    out = capsys.readouterr().out
+    assert "[not yet]" in out and words in out
+
+
+def test_check_dsm_loss_flags_missing_coordinate_sum(capsys):
+    """Returning the squared residual per coordinate (n, d) says to sum over the coordinates."""
+    torch.manual_seed(0)
+    calls = []
+
+    def per_coordinate(s, z, sigma_t):
+        calls.append(s.shape[1])
+        # Right in d = 1 (the first trial), per coordinate in d = 2.
+        return (
+            (s + z / sigma_t**2).pow(2).squeeze(-1)
+            if s.shape[1] == 1
+            else (s + z / sigma_t**2).pow(2)
+        )
+
+    assert checks.check_dsm_loss(per_coordinate) is False
+    assert calls == [1, 2]
+    assert "sum the squares over the d coordinates" in capsys.readouterr().out
+
+
+def test_check_dsm_loss_reports_raising_function_and_rejects_non_callable(capsys):
+    """A loss that raises is reported as False with the exception; a non-function is a TypeError."""
+    torch.manual_seed(0)
+
+    def broken(score_hat, z, sigma_t):
+        raise ValueError("no loss yet")
+
+    assert checks.check_dsm_loss(broken) is False
+    out = capsys.readouterr().out
+    assert "ValueError" in out and "no loss yet" in out
+    with pytest.raises(TypeError, match="must be a function"):
+        checks.check_dsm_loss(torch.zeros(3))
