@@ -1,0 +1,41 @@
+"""diffedu: the package behind the executable book on training diffusion models.
+
+A flat public namespace: chapters write ``diffedu.GaussianMixture``, ``diffedu.ddpm_sample``.
+"""
+
+from . import checks, plot
+from .forward import add_noise, ou_alpha, ou_sigma
+from .metrics import (
+    l2_score_error,
+    quantile_score_error,
+    tv_distance_1d,
+    tv_noise_floor_1d,
+    wasserstein2_1d,
+    wasserstein2_2d,
+)
+from .sample import ddpm_sample, standard_normal
+from .schedules import early_stopped_schedule, uniform_schedule
+from .targets import GaussianMixture
+from .utils import default_device, make_generator
+
+# --- training (nets.py, train.py) ---
+# isort: split
+from .nets import (
+    EnsembleMLP,
+    LearnedScore,
+    TimeMLP,
+    eps_to_score,
+    preconditioning,
+    score_to_eps,
+)
+from .train import TrainResult, dsm_loss, train_score
+
+# --- end training ---
+
+# --- hardness (hardness.py) ---
+# isort: split
+from .hardness import ERMResult, Lemma41Pair, Lemma42Mixture, erm_select
+
+# --- end hardness ---
+
+__version__ = "0.1.0"
