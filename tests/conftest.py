@@ -43,3 +43,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip_gpu)
         if "browser" in item.keywords and not browser:
             item.add_marker(skip_browser)
+
+
+@pytest.fixture
+def one_thread():
+    """Run a test on one torch thread: tiny networks are fastest there, and a busy machine
+    cannot stall OpenMP workers."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

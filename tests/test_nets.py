@@ -15,13 +15,7 @@ CPU = torch.device("cpu")
 TS = torch.tensor([2.0, 0.5, 0.1, 0.02], dtype=torch.float64)  # ts[0] = T, ..., ts[3] = gamma
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    # Tiny networks run fastest on one thread, and a busy machine cannot stall OpenMP workers.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def randomize(model: nn.Module, seed: int) -> None:

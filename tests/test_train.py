@@ -17,13 +17,7 @@ M = 2000  # training points, shared by every time (Setting 1.1)
 GRID = torch.linspace(-8.0, 8.0, 40001, dtype=torch.float64)[:, None]  # quadrature nodes
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    # Tiny networks train fastest on one thread, and a busy machine cannot stall OpenMP workers.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def expectation(values: torch.Tensor, t: float) -> float:
