@@ -65,3 +65,22 @@ def square_limits(ax, lim: float) -> None:
     ax.set_xlim(-lim, lim)
     ax.set_ylim(-lim, lim)
     ax.set_aspect("equal")
+
+
+def glue(name: str, value, display: bool = False):
+    """Store a computed number for the book's prose (``{glue:text}`name:.3f```).
+
+    Inside the book build this is ``myst_nb.glue``; elsewhere (Colab, a plain Jupyter kernel)
+    it prints ``name = value`` so a reader still sees the number the text quotes. NumPy
+    scalars are turned into Python numbers, which ``{glue:text}`` formats reliably.
+    """
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"name must be a non-empty string; got {name!r}")
+    if hasattr(value, "item") and getattr(value, "ndim", None) == 0:
+        value = value.item()
+    try:
+        from myst_nb import glue as myst_glue
+    except ImportError:
+        print(f"{name} = {value}")
+        return None
+    return myst_glue(name, value, display=display)
