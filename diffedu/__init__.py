@@ -38,4 +38,31 @@ from .hardness import ERMResult, Lemma41Pair, Lemma42Mixture, erm_select
 
 # --- end hardness ---
 
+# --- quantile (quantile.py) ---
+# isort: split
+from .quantile import (
+    Ball,
+    Interval,
+    interval_with_mass,
+    perturb_score,
+    quantile_score_error_1d_exact,
+    quantile_score_error_ci,
+    sampling_error_budget,
+)
+
+# --- end quantile ---
+
+# --- bounds (bounds.py) ---
+# isort: split
+from .bounds import (
+    crossover_inverse_gamma,
+    samples_needed_bmr,
+    samples_needed_composed,
+    samples_needed_gppx,
+    samples_needed_per_time,
+    steps_needed,
+)
+
+# --- end bounds ---
+
 __version__ = "0.1.0"

@@ -183,3 +183,85 @@ def check_dsm_loss(loss_fn: Callable) -> bool:
             hint = f"{hint} (at sigma_t = {sigma_t}, d = {d})"
         return _report("check_dsm_loss", False, hint)
     return _report("check_dsm_loss", True, "")
+
+
+def check_quantile_error(quantile_fn: Callable) -> bool:
+    r"""Check ``quantile_fn(errors, delta)``: the empirical :math:`D^\delta` from error norms.
+
+    ``errors`` holds :math:`e_i = \|\widehat s(x_i) - s(x_i)\|`, shape ``(n,)``; the answer is the
+    smallest :math:`\varepsilon` with :math:`\#\{i : e_i \ge \varepsilon\} \le \delta n`, the
+    order statistic :math:`e_{(n - \lfloor \delta n\rfloor)}`. The reference is
+    :func:`.quantile_score_error`. The cases include an exact :math:`\delta n`, where an
+    interpolating quantile (``torch.quantile``) differs, and ties.
+
+    Used in: chapter 4, exercise "The estimator by hand".
+    """
+    from .metrics import quantile_score_error
+
+    _require_callable(quantile_fn, "quantile_fn")
+    g = torch.Generator().manual_seed(4)
+    cases = (
+        (torch.rand(1000, generator=g, dtype=torch.float64), 0.01),
+        (torch.rand(1001, generator=g, dtype=torch.float64) * 5.0, 0.05),
+        (torch.tensor([0.0] * 95 + [3.0] * 5, dtype=torch.float64), 0.05),
+        (torch.tensor([0.0] * 94 + [3.0] * 6, dtype=torch.float64), 0.05),
+    )
+    for errors, delta in cases:
+        reference = quantile_score_error(errors[:, None], torch.zeros_like(errors)[:, None], delta)
+        value, hint = _call("check_quantile_error", quantile_fn, errors.clone(), delta)
+        if hint is None:
+            try:
+                ok = math.isclose(float(value), reference, rel_tol=1e-12, abs_tol=1e-12)
+            except (TypeError, ValueError):
+                ok = False
+            if ok:
+                continue
+            hint = f"expected {reference:.6g}, got {value!r}"
+            if errors.numel() == 1000 and delta == 0.01:
+                hint += "; use an order statistic, not an interpolated quantile"
+        where = f"n = {errors.numel()}, delta = {delta}"
+        return _report("check_quantile_error", False, f"{hint} (at {where})")
+    return _report("check_quantile_error", True, "")
+
+
+def check_log_bmr(log_bmr_fn: Callable) -> bool:
+    r"""Check ``log_bmr_fn(d, P, D, Theta, eps, gamma)``: the natural log of BMR's sample count.
+
+    The reference is :func:`.samples_needed_bmr` with ``log=True``,
+    :math:`\tfrac52\log d + D\log(\Theta^2 P) + \tfrac12\log D + 3\log\tfrac1\gamma +
+    2\log\tfrac1\varepsilon`, on arguments that include a deep network whose count
+    overflows a float.
+
+    Used in: chapter 5, exercise "BMR in log space".
+    """
+    from .bounds import samples_needed_bmr
+
+    _require_callable(log_bmr_fn, "log_bmr_fn")
+    # The last case overflows a float: (Theta^2 P)^D = (9e6)^80.
+    cases = (
+        (2, 100, 3, 2.0, 0.1, 0.01),
+        (8, 10**4, 6, 5.0, 0.05, 1e-3),
+        (4, 10**6, 80, 3.0, 0.1, 0.1),
+    )
+    for args in cases:
+        reference = samples_needed_bmr(*args, log=True)
+        value, hint = _call("check_log_bmr", log_bmr_fn, *args)
+        if hint is None:
+            try:
+                value = float(value)
+            except (TypeError, ValueError):
+                return _report("check_log_bmr", False, f"expected a number, got {value!r}")
+            if math.isfinite(value) and abs(value - reference) <= 1e-9 * max(1.0, abs(reference)):
+                continue
+            if not math.isfinite(value):
+                hint = (
+                    f"at D = {args[2]} your value is {value}: compute the log term by term "
+                    "(D * log(Theta**2 * P), not log((Theta**2 * P)**D))"
+                )
+            else:
+                hint = (
+                    f"at (d, P, D, Theta, eps, gamma) = {args} you return {value:.6g}, "
+                    f"the log of the count is {reference:.6g}; check each power"
+                )
+        return _report("check_log_bmr", False, hint)
+    return _report("check_log_bmr", True, "")

@@ -198,3 +198,59 @@ def test_check_dsm_loss_reports_raising_function_and_rejects_non_callable(capsys
     assert "ValueError" in out and "no loss yet" in out
     with pytest.raises(TypeError, match="must be a function"):
         checks.check_dsm_loss(torch.zeros(3))
+
+
+def test_check_quantile_error_accepts_the_order_statistic_and_rejects_interpolation(capsys):
+    """The order statistic e_(n - floor(delta n)) passes; torch.quantile's interpolation fails."""
+
+    def order_statistic(errors, delta):
+        k = math.floor(delta * errors.numel() + 1e-9)
+        return float(torch.sort(errors).values[errors.numel() - k - 1])
+
+    def interpolated(errors, delta):
+        return float(torch.quantile(errors, 1.0 - delta))
+
+    assert checks.check_quantile_error(order_statistic) is True
+    assert checks.check_quantile_error(interpolated) is False
+    assert "order statistic" in capsys.readouterr().out
+    with pytest.raises(TypeError, match="must be a function"):
+        checks.check_quantile_error(0.5)
+
+
+def test_check_log_bmr_accepts_log_space(capsys):
+    """A term-by-term log of BMR's count passes, also for deep networks."""
+
+    def log_bmr(d, P, D, Theta, eps, gamma):
+        return (
+            2.5 * math.log(d)
+            + D * math.log(Theta**2 * P)
+            + 0.5 * math.log(D)
+            - 3 * math.log(gamma)
+            - 2 * math.log(eps)
+        )
+
+    assert checks.check_log_bmr(log_bmr) is True
+    assert "[pass]" in capsys.readouterr().out
+
+
+def test_check_log_bmr_hints_on_overflow_and_wrong_power(capsys):
+    """Taking the log of the overflowing count fails with a hint; so does gamma^2 for gamma^3."""
+
+    def naive(d, P, D, Theta, eps, gamma):
+        value = d**2.5 * float(Theta**2 * P) ** D * math.sqrt(D) / (gamma**3 * eps**2)
+        return math.log(value)
+
+    def wrong_power(d, P, D, Theta, eps, gamma):
+        return (
+            2.5 * math.log(d)
+            + D * math.log(Theta**2 * P)
+            + 0.5 * math.log(D)
+            - 2 * (math.log(gamma) + math.log(eps))
+        )
+
+    assert checks.check_log_bmr(naive) is False
+    assert "[not yet]" in capsys.readouterr().out
+    assert checks.check_log_bmr(wrong_power) is False
+    assert "[not yet]" in capsys.readouterr().out
+    with pytest.raises(TypeError, match="log_bmr_fn"):
+        checks.check_log_bmr(3)

@@ -1,0 +1,342 @@
+r"""Sample-complexity formulas of the paper and of the bound it improves on.
+
+Every function returns the *shape* of a bound: the :math:`\widetilde O` hides constants and
+polylogarithmic factors that the paper does not give, so each formula carries an explicit
+constant ``c`` (default 1) and nothing else. Compare shapes (slopes on log axes, ratios as
+one argument moves), never absolute values.
+
+The values grow fast (BMR's :math:`(\Theta^2 P)^D` overflows a float for deep networks), so
+each function computes the natural logarithm first and returns it when ``log=True``; with
+``log=False`` it returns :math:`e^{\log}`, which may be ``inf``.
+
+Pure Python (``math`` only): no torch, no randomness.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+__all__ = [
+    "crossover_inverse_gamma",
+    "samples_needed_bmr",
+    "samples_needed_composed",
+    "samples_needed_gppx",
+    "samples_needed_per_time",
+    "steps_needed",
+]
+
+
+def _real(value, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number; got {type(value).__name__}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite; got {value!r}")
+    return value
+
+
+def _positive(value, name: str) -> float:
+    value = _real(value, name)
+    if value <= 0:
+        raise ValueError(f"{name} must be > 0; got {value!r}")
+    return value
+
+
+def _at_least_one(value, name: str) -> float:
+    value = _real(value, name)
+    if value < 1:
+        raise ValueError(f"{name} must be >= 1; got {value!r}")
+    return value
+
+
+def _open_unit(value, name: str) -> float:
+    value = _real(value, name)
+    if not 0 < value < 1:
+        raise ValueError(f"{name} must lie in (0, 1); got {value!r}")
+    return value
+
+
+def _theta(value) -> float:
+    value = _real(value, "Theta")
+    if value <= 1:
+        raise ValueError(f"Theta must be > 1 (so that log Theta > 0); got {value!r}")
+    return value
+
+
+def _out(log_value: float, log: bool) -> float:
+    if log:
+        return log_value
+    try:
+        return math.exp(log_value)
+    except OverflowError:
+        return math.inf
+
+
+def steps_needed(d, eps, delta, gamma, m_2=1.0, *, c=1.0, log=False) -> float:
+    r"""Number of DDPM steps of Lemma 1.3 / Theorem B.7.
+
+    .. math::
+
+        N = c\,\frac{d\,\big(T + \log\tfrac1\gamma\big)^2}{\varepsilon^2 + \delta^2},
+        \qquad T = \max\Big(1,\ \log\frac{\sqrt d + m_2}{\varepsilon + \delta}\Big),
+
+    the proof parameters of Theorem B.7 (the :math:`\max` with 1 is the proof's standing
+    assumption :math:`T \ge 1` of Lemmas B.4 and B.5). With these :math:`N` steps and per-step
+    accuracy :math:`D^{\delta/N}_{q_{T-t_k}} \le \varepsilon/\sigma_{T-t_k}`, DDPM is within
+    :math:`\widetilde O(\delta + \varepsilon\sqrt{\log((d+m_2)/\gamma)})` TV of :math:`q_\gamma`.
+    The theorem's constant and polylog factors are unknown; ``c`` stands for them.
+
+    Args:
+        d: dimension, ``>= 1``.
+        eps: scaled score accuracy :math:`\varepsilon`, in (0, 1).
+        delta: quantile mass :math:`\delta`, in (0, 1).
+        gamma: early-stopping time :math:`\gamma`, in (0, 1).
+        m_2: root second moment of :math:`q_0`, ``> 0``.
+        c: the unknown constant, ``> 0``.
+        log: return :math:`\log N` instead of :math:`N`.
+
+    Returns:
+        :math:`N` (a float, not rounded) or its natural logarithm.
+
+    Used in: chapter 5, "Where each factor comes from" and the eps-exponent caution.
+    """
+    d = _at_least_one(d, "d")
+    eps, delta = _open_unit(eps, "eps"), _open_unit(delta, "delta")
+    gamma = _open_unit(gamma, "gamma")
+    m_2, c = _positive(m_2, "m_2"), _positive(c, "c")
+    T = max(1.0, math.log((math.sqrt(d) + m_2) / (eps + delta)))
+    log_n = (
+        math.log(c)
+        + math.log(d)
+        + 2 * math.log(T + math.log(1 / gamma))
+        - math.log(eps**2 + delta**2)
+    )
+    return _out(log_n, log)
+
+
+def samples_needed_per_time(
+    d, P, D, Theta, eps, delta_score, delta_train, m_2=1.0, *, c=1.0, log=False
+) -> float:
+    r"""Samples for one time's score to be :math:`D^{\delta}`-accurate: Lemma 1.4 / Lemma A.1.
+
+    .. math::
+
+        m = c\,\frac{(d + \log\frac{1}{\delta_{train}})\,P D}{\varepsilon^2\,\delta_{score}}
+            \,\log\frac{\max(m_2, 1)\,\Theta}{\delta_{train}}.
+
+    With this many samples the ERM of eq. (4) over ReLU networks of depth ``D`` with ``P``
+    parameters bounded by ``Theta`` has :math:`D^{\delta_{score}}_{q_t}(\hat s_t, s_t) \le
+    \varepsilon/\sigma_t` with probability :math:`1 - \delta_{train}`, *whatever* :math:`t`:
+    no :math:`\sigma_t` appears. Constants and polylog factors are unknown; ``c`` stands for
+    them.
+
+    Args:
+        d: dimension, ``>= 1``.
+        P: number of parameters, ``>= 1``.
+        D: depth, ``>= 1``.
+        Theta: bound on each parameter, ``> 1``.
+        eps: scaled score accuracy, in (0, 1).
+        delta_score: quantile mass, in (0, 1).
+        delta_train: failure probability of training, in (0, 1).
+        m_2: root second moment of :math:`q_0`, ``> 0``.
+        c: the unknown constant, ``> 0``.
+        log: return :math:`\log m` instead of :math:`m`.
+
+    Returns:
+        :math:`m` or its natural logarithm.
+
+    Used in: chapter 5, "Where each factor comes from".
+    """
+    d, P, D = _at_least_one(d, "d"), _at_least_one(P, "P"), _at_least_one(D, "D")
+    Theta, eps = _theta(Theta), _open_unit(eps, "eps")
+    delta_score = _open_unit(delta_score, "delta_score")
+    delta_train = _open_unit(delta_train, "delta_train")
+    m_2, c = _positive(m_2, "m_2"), _positive(c, "c")
+    log_m = (
+        math.log(c)
+        + math.log(d + math.log(1 / delta_train))
+        + math.log(P)
+        + math.log(D)
+        - 2 * math.log(eps)
+        - math.log(delta_score)
+        + math.log(math.log(max(m_2, 1.0) * Theta / delta_train))
+    )
+    return _out(log_m, log)
+
+
+def samples_needed_gppx(d, P, D, Theta, eps, gamma, eps_exponent=3, *, c=1.0, log=False) -> float:
+    r"""Samples for DDPM training as printed in Theorem 1.2 (and Theorem C.3).
+
+    .. math::
+
+        m = c\,\frac{d^2 P D}{\varepsilon^{a}}\,\log\Theta\,\log^3\frac1\gamma,
+        \qquad a = \text{eps\_exponent}.
+
+    The paper prints :math:`a = 3`; substituting its own step count (Theorem B.7 with
+    :math:`\delta = \varepsilon`) into Lemma C.1 gives :math:`a = 5` (see
+    :func:`samples_needed_composed`), hence the argument. Constants and polylog factors are
+    unknown; ``c`` stands for them.
+
+    Args:
+        d: dimension, ``>= 1``.
+        P: number of parameters, ``>= 1``.
+        D: depth, ``>= 1``.
+        Theta: bound on each parameter, ``> 1``.
+        eps: TV accuracy :math:`\varepsilon`, in (0, 1).
+        gamma: early-stopping time (the :math:`W_2` slack is :math:`\gamma m_2`), in (0, 1).
+        eps_exponent: the power :math:`a` of :math:`1/\varepsilon`, ``> 0``.
+        c: the unknown constant, ``> 0``.
+        log: return :math:`\log m` instead of :math:`m`.
+
+    Returns:
+        :math:`m` or its natural logarithm.
+
+    Used in: chapter 5, the bound comparison figures and the scaling plot.
+    """
+    d, P, D = _at_least_one(d, "d"), _at_least_one(P, "P"), _at_least_one(D, "D")
+    Theta, eps = _theta(Theta), _open_unit(eps, "eps")
+    gamma = _open_unit(gamma, "gamma")
+    a, c = _positive(eps_exponent, "eps_exponent"), _positive(c, "c")
+    log_m = (
+        math.log(c)
+        + 2 * math.log(d)
+        + math.log(P)
+        + math.log(D)
+        + math.log(math.log(Theta))
+        + 3 * math.log(math.log(1 / gamma))
+        - a * math.log(eps)
+    )
+    return _out(log_m, log)
+
+
+def samples_needed_bmr(d, P, D, Theta, eps, gamma, *, c=1.0, log=False) -> float:
+    r"""Samples for DDPM training by Block, Mroueh and Rakhlin, as restated in Appendix E.
+
+    .. math::
+
+        m = c\,\frac{d^{5/2}}{\gamma^3 \varepsilon^2}\,(\Theta^2 P)^D \sqrt D
+
+    (Corollary E.2 summed over the steps; the :math:`\log\frac1\delta` factor is left in
+    ``c``). It controls the L2 score error, and its :math:`W_2` slack is :math:`\gamma R` for
+    data in a ball of radius :math:`R`. Constants and polylog factors are unknown; ``c``
+    stands for them.
+
+    Args:
+        d: dimension, ``>= 1``.
+        P: number of parameters, ``>= 1``.
+        D: depth, ``>= 1``.
+        Theta: bound on each parameter, ``> 1``.
+        eps: TV accuracy, in (0, 1).
+        gamma: early-stopping scale, in (0, 1).
+        c: the unknown constant, ``> 0``.
+        log: return :math:`\log m` instead of :math:`m` (use it: :math:`m` overflows
+            for deep networks).
+
+    Returns:
+        :math:`m` (``inf`` on overflow) or its natural logarithm.
+
+    Used in: chapter 5, the bound comparison figures and the scaling plot.
+    """
+    d, P, D = _at_least_one(d, "d"), _at_least_one(P, "P"), _at_least_one(D, "D")
+    Theta, eps = _theta(Theta), _open_unit(eps, "eps")
+    gamma, c = _open_unit(gamma, "gamma"), _positive(c, "c")
+    log_m = (
+        math.log(c)
+        + 2.5 * math.log(d)
+        + D * math.log(Theta**2 * P)
+        + 0.5 * math.log(D)
+        - 3 * math.log(gamma)
+        - 2 * math.log(eps)
+    )
+    return _out(log_m, log)
+
+
+def samples_needed_composed(
+    d, P, D, Theta, eps, gamma, delta_train=0.01, m_2=1.0, *, c=1.0, log=False
+) -> float:
+    r"""Samples from composing the paper's own lemmas as in the proof of Theorem C.2.
+
+    With :math:`L = \log\frac1\gamma`, the proof takes quantile mass
+    :math:`\delta_{score} = \varepsilon`, per-step accuracy :math:`\varepsilon/\sqrt L`, and
+    :math:`N` steps from Theorem B.7; Lemma C.1 then asks for :math:`N` times the per-time count
+    of Lemma A.1:
+
+    .. math::
+
+        N = N_{B.7}\big(d, \tfrac{\varepsilon}{\sqrt L}, \varepsilon, \gamma, m_2\big), \qquad
+        m = c\,N\cdot m_{A.1}\big(d, P, D, \Theta,
+            \tfrac{\varepsilon}{\sqrt L}, \varepsilon, \delta_{train}, m_2\big),
+
+    where :math:`N_{B.7}` is :func:`steps_needed` and :math:`m_{A.1}` is
+    :func:`samples_needed_per_time`.
+
+    Since :math:`N \propto d L^2/\varepsilon^2` and the per-time count
+    :math:`\propto d\,PD\log\Theta\,L/\varepsilon^3`, this is
+    :math:`d^2 PD \log\Theta\,L^3/\varepsilon^5` up to logarithms: the exponent 5, not the
+    printed 3. Constants and polylog factors are unknown; ``c`` stands for them.
+
+    Args:
+        d, P, D, Theta, eps, gamma: as in :func:`samples_needed_gppx`.
+        delta_train: failure probability of training, in (0, 1).
+        m_2: root second moment of :math:`q_0`, ``> 0``.
+        c: the unknown constant, ``> 0``.
+        log: return :math:`\log m` instead of :math:`m`.
+
+    Returns:
+        :math:`m` or its natural logarithm.
+
+    Used in: chapter 5, the eps-exponent caution.
+    """
+    gamma, eps = _open_unit(gamma, "gamma"), _open_unit(eps, "eps")
+    c = _positive(c, "c")
+    eps_step = eps / math.sqrt(max(1.0, math.log(1 / gamma)))
+    log_n = steps_needed(d, eps_step, eps, gamma, m_2, log=True)
+    log_per_time = samples_needed_per_time(
+        d, P, D, Theta, eps_step, eps, delta_train, m_2, log=True
+    )
+    return _out(math.log(c) + log_n + log_per_time, log)
+
+
+def crossover_inverse_gamma(
+    d, P, D, Theta, eps, eps_exponent=3, *, c_gppx=1.0, c_bmr=1.0, tol=1e-12
+) -> float:
+    r"""The :math:`1/\gamma` beyond which Theorem 1.2's count is below BMR's.
+
+    Solves :math:`m_{GPPX}(\gamma) = m_{BMR}(\gamma)` in :math:`x = \log\frac1\gamma`. The gap
+    :math:`\log m_{BMR} - \log m_{GPPX} = \Delta + 3x - 3\log x` (with :math:`\Delta` free of
+    :math:`\gamma`) is smallest at :math:`x = 1` and increasing for :math:`x > 1`, so there is at
+    most one crossover with :math:`x \ge 1`, found by bisection. Past it GPPX is smaller for
+    every smaller :math:`\gamma`.
+
+    Args:
+        d, P, D, Theta, eps, eps_exponent: as in :func:`samples_needed_gppx`.
+        c_gppx: constant of :func:`samples_needed_gppx`, ``> 0``.
+        c_bmr: constant of :func:`samples_needed_bmr`, ``> 0``.
+        tol: bisection tolerance on :math:`x`, ``> 0``.
+
+    Returns:
+        :math:`1/\gamma^*` (``>= e``); ``e`` when GPPX is already no larger at
+        :math:`\gamma = 1/e`, in which case it is no larger for every :math:`\gamma`.
+
+    Used in: chapter 5, the bound comparison.
+    """
+    tol = _positive(tol, "tol")
+
+    def gap(x: float) -> float:
+        gamma = math.exp(-x)
+        return samples_needed_bmr(d, P, D, Theta, eps, gamma, c=c_bmr, log=True) - (
+            samples_needed_gppx(d, P, D, Theta, eps, gamma, eps_exponent, c=c_gppx, log=True)
+        )
+
+    lo, hi = 1.0, 2.0
+    if gap(lo) >= 0:
+        return math.e
+    # Bracket the root: the gap grows like 3x, so doubling ends quickly.
+    while gap(hi) < 0:
+        lo, hi = hi, 2 * hi
+    # Bisect on x = log(1/gamma).
+    while hi - lo > tol * max(1.0, lo):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if gap(mid) < 0 else (lo, mid)
+    return math.exp(hi)

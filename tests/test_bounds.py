@@ -1,0 +1,207 @@
+"""Tests for diffedu.bounds: hand-computed values, monotonicity, log variants, bad input."""
+
+import math
+
+import pytest
+
+from diffedu import bounds
+
+BASE = {"d": 4, "P": 100, "D": 3, "Theta": 10.0, "eps": 0.1, "gamma": 0.01}
+
+
+def test_steps_needed_hand_value():
+    """d=4, eps=delta=0.5, gamma=e^-2, m_2=1: T=log(3/1)=log 3, N = 4 (log3 + 2)^2 / 0.5."""
+    T = max(1.0, math.log((2 + 1) / (0.5 + 0.5)))
+    expected = 4 * (T + 2) ** 2 / (0.25 + 0.25)
+    assert bounds.steps_needed(4, 0.5, 0.5, math.exp(-2)) == pytest.approx(expected, rel=1e-12)
+    assert expected == pytest.approx(8 * (math.log(3) + 2) ** 2)
+
+
+def test_steps_needed_uses_t_at_least_one():
+    """d=1, m_2=0.1, eps+delta=1.8: log(1.1/1.8) < 0, so T = 1 and N = (1 + 1)^2 / 1.62."""
+    got = bounds.steps_needed(1, 0.9, 0.9, math.exp(-1), m_2=0.1)
+    assert got == pytest.approx(4 / 1.62, rel=1e-12)
+
+
+def test_per_time_hand_value():
+    """d=2, P=10, D=2, Theta=e, eps=0.5, delta_score=0.5, delta_train=1/e, m_2=1:
+    (2 + 1) * 20 / (0.25 * 0.5) * log(e * e) = 60 * 8 * 2 = 960."""
+    got = bounds.samples_needed_per_time(2, 10, 2, math.e, 0.5, 0.5, math.exp(-1))
+    assert got == pytest.approx(960.0, rel=1e-12)
+
+
+def test_gppx_hand_value():
+    """d=2, P=10, D=3, Theta=e, eps=0.5, gamma=e^-2: 4 * 30 * 1 * 2^3 / 0.5^3 = 7680."""
+    got = bounds.samples_needed_gppx(2, 10, 3, math.e, 0.5, math.exp(-2))
+    assert got == pytest.approx(4 * 30 * 8 * 8, rel=1e-12)
+    got5 = bounds.samples_needed_gppx(2, 10, 3, math.e, 0.5, math.exp(-2), eps_exponent=5)
+    assert got5 == pytest.approx(4 * 30 * 8 * 32, rel=1e-12)
+
+
+def test_bmr_hand_value():
+    """d=4, P=2, D=2, Theta=2, eps=0.5, gamma=0.5: 32 * (8)^2 * sqrt 2 / (0.125 * 0.25)."""
+    got = bounds.samples_needed_bmr(4, 2, 2, 2.0, 0.5, 0.5)
+    assert got == pytest.approx(32 * 64 * math.sqrt(2) / (0.125 * 0.25), rel=1e-12)
+
+
+def test_constants_scale_linearly():
+    """The constant c multiplies every bound."""
+    for fn, args in [
+        (bounds.samples_needed_gppx, BASE),
+        (bounds.samples_needed_bmr, BASE),
+    ]:
+        assert fn(**args, c=7.0) == pytest.approx(7 * fn(**args), rel=1e-12)
+    assert bounds.steps_needed(4, 0.1, 0.1, 0.01, c=3.0) == pytest.approx(
+        3 * bounds.steps_needed(4, 0.1, 0.1, 0.01), rel=1e-12
+    )
+
+
+@pytest.mark.parametrize("fn", [bounds.samples_needed_gppx, bounds.samples_needed_bmr])
+@pytest.mark.parametrize(
+    ("name", "small", "large"),
+    [("d", 2, 8), ("P", 50, 500), ("D", 2, 6), ("Theta", 2.0, 50.0)],
+)
+def test_bounds_increase_in_sizes(fn, name, small, large):
+    """Both bounds increase in d, P, D and Theta."""
+    assert fn(**{**BASE, name: small}) < fn(**{**BASE, name: large})
+
+
+@pytest.mark.parametrize("fn", [bounds.samples_needed_gppx, bounds.samples_needed_bmr])
+@pytest.mark.parametrize("name", ["eps", "gamma"])
+def test_bounds_increase_as_accuracy_tightens(fn, name):
+    """Both bounds increase in 1/eps and 1/gamma."""
+    assert fn(**{**BASE, name: 0.2}) < fn(**{**BASE, name: 0.02}) < fn(**{**BASE, name: 0.002})
+
+
+def test_gppx_increases_in_exponent():
+    """With eps < 1, a larger eps exponent means more samples."""
+    assert bounds.samples_needed_gppx(**BASE, eps_exponent=3) < bounds.samples_needed_gppx(
+        **BASE, eps_exponent=5
+    )
+
+
+def test_steps_needed_monotone():
+    """N increases in d, 1/eps, 1/delta, 1/gamma and m_2."""
+    f = bounds.steps_needed
+    assert f(2, 0.1, 0.1, 0.01) < f(8, 0.1, 0.1, 0.01)
+    assert f(4, 0.2, 0.1, 0.01) < f(4, 0.05, 0.1, 0.01)
+    assert f(4, 0.1, 0.2, 0.01) < f(4, 0.1, 0.05, 0.01)
+    assert f(4, 0.1, 0.1, 0.1) < f(4, 0.1, 0.1, 0.001)
+    assert f(4, 0.1, 0.1, 0.01, m_2=1.0) < f(4, 0.1, 0.1, 0.01, m_2=10.0)
+
+
+def test_per_time_monotone_and_free_of_sigma():
+    """The per-time count increases in every size and accuracy, and takes no time argument."""
+    f = bounds.samples_needed_per_time
+    args = {"d": 4, "P": 100, "D": 3, "Theta": 10.0, "eps": 0.1}
+    args |= {"delta_score": 0.1, "delta_train": 0.1}
+    for name, small, large in [
+        ("d", 2, 8),
+        ("P", 10, 100),
+        ("D", 2, 5),
+        ("Theta", 2.0, 20.0),
+        ("eps", 0.2, 0.05),
+        ("delta_score", 0.2, 0.05),
+        ("delta_train", 0.2, 0.05),
+        ("m_2", 2.0, 20.0),
+    ]:
+        assert f(**{**args, name: small}) < f(**{**args, name: large}), name
+
+
+@pytest.mark.parametrize(
+    "fn", [bounds.samples_needed_gppx, bounds.samples_needed_bmr, bounds.samples_needed_composed]
+)
+def test_log_variant_matches(fn):
+    """log=True returns the natural log of the plain value."""
+    assert fn(**BASE, log=True) == pytest.approx(math.log(fn(**BASE)), rel=1e-12)
+
+
+def test_bmr_overflow_is_inf_and_log_is_finite():
+    """For a deep network BMR's value overflows to inf while its log stays finite."""
+    args = {**BASE, "D": 200, "P": 10**6}
+    assert bounds.samples_needed_bmr(**args) == math.inf
+    log_m = bounds.samples_needed_bmr(**args, log=True)
+    assert math.isfinite(log_m) and log_m > 709
+
+
+def test_composed_has_eps_exponent_five():
+    """Composing Theorem B.7 with Lemma C.1 (delta_score = eps) gives a slope near 5 in 1/eps.
+
+    The slope of log m against log(1/eps) is 2 (N) + 3 (per time) plus log-factor terms that
+    shrink as eps -> 0; between eps = 1e-6 and 1e-8 they add less than 0.3.
+    """
+    args = {k: v for k, v in BASE.items() if k != "eps"}
+    lo = bounds.samples_needed_composed(**args, eps=1e-6, log=True)
+    hi = bounds.samples_needed_composed(**args, eps=1e-8, log=True)
+    slope = (hi - lo) / math.log(100)
+    assert 5.0 < slope < 5.3
+    gppx3 = [bounds.samples_needed_gppx(**args, eps=e, log=True) for e in (1e-6, 1e-8)]
+    assert (gppx3[1] - gppx3[0]) / math.log(100) == pytest.approx(3.0)
+
+
+def test_composed_is_product_of_steps_and_per_time():
+    """The composed count is exactly N(eps/sqrt L, eps) times the per-time count."""
+    eps, gamma = 0.1, 0.01
+    eps_step = eps / math.sqrt(math.log(1 / gamma))
+    n = bounds.steps_needed(4, eps_step, eps, gamma)
+    per = bounds.samples_needed_per_time(4, 100, 3, 10.0, eps_step, eps, 0.01)
+    assert bounds.samples_needed_composed(**BASE) == pytest.approx(n * per, rel=1e-12)
+
+
+def test_crossover_solves_equality():
+    """At the returned 1/gamma the two bounds agree; beyond it GPPX is smaller."""
+    args = {"d": 2, "P": 2, "D": 1, "Theta": 1.5, "eps": 0.01}
+    inv_gamma = bounds.crossover_inverse_gamma(**args, eps_exponent=5)
+    assert inv_gamma > math.e
+    g = 1 / inv_gamma
+    gppx = bounds.samples_needed_gppx(**args, gamma=g, eps_exponent=5, log=True)
+    bmr = bounds.samples_needed_bmr(**args, gamma=g, log=True)
+    assert gppx == pytest.approx(bmr, abs=1e-8)
+    for gamma in (g * 2, g / 10):
+        gap = bounds.samples_needed_gppx(**args, gamma=gamma, eps_exponent=5) - (
+            bounds.samples_needed_bmr(**args, gamma=gamma)
+        )
+        assert (gap < 0) == (gamma < g)
+
+
+def test_crossover_when_gppx_always_smaller():
+    """With a deep, wide network GPPX is smaller already at gamma = 1/e: the answer is e."""
+    args = {k: v for k, v in BASE.items() if k != "gamma"}
+    assert bounds.crossover_inverse_gamma(**{**args, "D": 5}) == pytest.approx(math.e)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"d": 0}, "d"),
+        ({"P": 0.5}, "P"),
+        ({"D": -1}, "D"),
+        ({"Theta": 1.0}, "Theta"),
+        ({"eps": 1.0}, "eps"),
+        ({"eps": 0.0}, "eps"),
+        ({"gamma": 1.5}, "gamma"),
+        ({"gamma": 0.0}, "gamma"),
+        ({"c": 0.0}, "c"),
+    ],
+)
+@pytest.mark.parametrize("fn", [bounds.samples_needed_gppx, bounds.samples_needed_bmr])
+def test_bad_input_raises(fn, kwargs, match):
+    """Each bad argument raises a ValueError naming it."""
+    with pytest.raises(ValueError, match=match):
+        fn(**{**BASE, **kwargs})
+
+
+def test_bad_input_other_functions():
+    """steps_needed, the per-time count and the exponent reject bad arguments by name."""
+    with pytest.raises(ValueError, match="delta"):
+        bounds.steps_needed(4, 0.1, 1.0, 0.01)
+    with pytest.raises(ValueError, match="m_2"):
+        bounds.steps_needed(4, 0.1, 0.1, 0.01, m_2=0.0)
+    with pytest.raises(ValueError, match="delta_train"):
+        bounds.samples_needed_per_time(4, 10, 2, 2.0, 0.1, 0.1, 0.0)
+    with pytest.raises(ValueError, match="eps_exponent"):
+        bounds.samples_needed_gppx(**BASE, eps_exponent=0)
+    with pytest.raises(TypeError, match="d"):
+        bounds.samples_needed_gppx(**{**BASE, "d": "4"})
+    with pytest.raises(ValueError, match="eps"):
+        bounds.samples_needed_gppx(**{**BASE, "eps": math.nan})
