@@ -34,7 +34,8 @@ from .train import TrainResult, dsm_loss, train_score
 
 # --- hardness (hardness.py) ---
 # isort: split
-from .hardness import ERMResult, Lemma41Pair, Lemma42Mixture, erm_select
+from .erm import ERMResult, erm_select
+from .hardness import Lemma41Pair, Lemma42Mixture
 
 # --- end hardness ---
 

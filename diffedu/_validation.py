@@ -86,6 +86,14 @@ def check_open_unit(value, name: str) -> float:
     return value
 
 
+def check_positive(value, name: str) -> float:
+    """A finite scalar > 0."""
+    value = as_float(value, name)
+    if value <= 0.0:
+        raise ValueError(f"{name} must be > 0; got {value!r}")
+    return value
+
+
 def check_time(t, name: str = "t", positive: bool = False) -> float:
     """A scalar forward time: finite and >= 0 (or > 0 when ``positive``)."""
     t = as_float(t, name)
