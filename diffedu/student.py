@@ -1,0 +1,138 @@
+"""The student edition: the chapters with every solution removed and the self-checks kept.
+
+Run as ``python -m diffedu.student book/ student/``. Each notebook of the source folder is
+written to the target folder with the content between ``{solution-start}`` and
+``{solution-end}`` removed (prose and code). Where a solution defined a function that a
+self-check from :mod:`diffedu.checks` tests, the student gets the function's signature with
+an empty body and the same self-check call, which prints a hint until the exercise is done.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import pathlib
+import re
+
+import nbformat
+
+_START = re.compile(r"^(`{3,}|:{3,})\{solution-start\}.*$", re.MULTILINE)
+_END = re.compile(r"^(`{3,}|:{3,})\{solution-end\}[^\n]*\n(`{3,}|:{3,})[ \t]*$", re.MULTILINE)
+_REMOVED = "*The solution is removed in the student edition; write yours in the cell below.*"
+
+
+def _stub(code: str) -> str | None:
+    """Signatures of the solution's top-level functions with empty bodies, plus its checks."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return None
+    lines = code.splitlines()
+    stubs = []
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef):
+            header = "\n".join(lines[node.lineno - 1 : node.body[0].lineno - 1])
+            stubs.append(f"{header}\n    # Your code here.\n    raise NotImplementedError")
+    checks = [ast.get_source_segment(code, node) for node in tree.body if _is_check_call(node)]
+    if not stubs and not checks:
+        return None
+    return "\n\n\n".join(stubs) + ("\n\n\n" + "\n".join(checks) if checks else "")
+
+
+def _is_check_call(node: ast.stmt) -> bool:
+    """``check_x(f)`` or ``name = check_x(f)``, with the check from diffedu.checks."""
+    call = node.value if isinstance(node, (ast.Expr, ast.Assign)) else None
+    if not isinstance(call, ast.Call):
+        return False
+    name = ast.unparse(call.func)
+    return name.startswith(("diffedu.checks.check_", "checks.check_", "check_"))
+
+
+def strip_solutions(nb: nbformat.NotebookNode) -> tuple[nbformat.NotebookNode, int]:
+    """Return a copy of ``nb`` without solutions, and the number of solutions removed."""
+    out = nbformat.v4.new_notebook(metadata=nb.metadata)
+    inside, removed, solution_code, removed_names = False, 0, [], set()
+    for cell in nb.cells:
+        source = cell.source
+        if not inside and cell.cell_type == "markdown" and _START.search(source):
+            inside, solution_code = True, []
+            source = source[: _START.search(source).start()].rstrip()
+            if source:
+                out.cells.append(nbformat.v4.new_markdown_cell(source))
+        if inside:
+            end = _END.search(source) if cell.cell_type == "markdown" else None
+            if cell.cell_type == "code":
+                solution_code.append(source)
+                removed_names |= _defined_names(source)
+            if end is None:
+                continue
+            inside, removed = False, removed + 1
+            out.cells.append(nbformat.v4.new_markdown_cell(_REMOVED))
+            stubs = [s for s in (_stub(code) for code in solution_code) if s]
+            out.cells.append(nbformat.v4.new_code_cell("\n\n\n".join(stubs)))
+            source = source[end.end() :].strip()
+            if not source:
+                continue
+            cell = nbformat.v4.new_markdown_cell(source)
+        out.cells.append(cell)
+    if inside:
+        raise ValueError("a {solution-start} directive has no matching {solution-end}")
+    # Hidden build assertions after the first exercise may test what a solution computed.
+    first = next((i for i, c in enumerate(out.cells) if c.source == _REMOVED), len(out.cells))
+    out.cells = out.cells[:first] + [
+        c for c in out.cells[first:] if not _asserts_on(c, removed_names)
+    ]
+    return out, removed
+
+
+def _defined_names(code: str) -> set[str]:
+    """Names a solution cell defines at top level (functions and assigned variables)."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return set()
+    names = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names |= {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+    return names
+
+
+def _asserts_on(cell, names: set[str]) -> bool:
+    """A hidden build assertion (tag ``remove-cell``) about what a removed solution computed."""
+    if cell.cell_type != "code" or "remove-cell" not in cell.metadata.get("tags", []):
+        return False
+    return any(re.search(rf"\b{re.escape(name)}\b", cell.source) for name in names)
+
+
+def make_student_edition(source_dir, target_dir) -> list[pathlib.Path]:
+    """Write the student edition of every notebook in ``source_dir`` to ``target_dir``."""
+    source_dir, target_dir = pathlib.Path(source_dir), pathlib.Path(target_dir)
+    if not source_dir.is_dir():
+        raise ValueError(f"source_dir must be a folder of notebooks; got {str(source_dir)!r}")
+    notebooks = sorted(source_dir.glob("*.ipynb"))
+    if not notebooks:
+        raise ValueError(f"source_dir holds no .ipynb files: {str(source_dir)!r}")
+    target_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for path in notebooks:
+        student, removed = strip_solutions(nbformat.read(path, as_version=4))
+        nbformat.write(student, target_dir / path.name)
+        print(f"{path.name}: {removed} solutions removed")
+        written.append(target_dir / path.name)
+    return written
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m diffedu.student", description=__doc__)
+    parser.add_argument("source_dir", help="folder of chapter notebooks, e.g. book/")
+    parser.add_argument("target_dir", help="where to write the student edition, e.g. student/")
+    args = parser.parse_args(argv)
+    make_student_edition(args.source_dir, args.target_dir)
+
+
+if __name__ == "__main__":
+    main()
