@@ -16,7 +16,7 @@ from .metrics import (
 from .sample import ddpm_sample, standard_normal
 from .schedules import early_stopped_schedule, uniform_schedule
 from .targets import GaussianMixture
-from .utils import default_device, make_generator
+from .utils import default_device, make_generator, run_time_note
 
 # --- training (nets.py, train.py) ---
 # isort: split

@@ -81,6 +81,7 @@ def glue(name: str, value, display: bool = False):
     try:
         from myst_nb import glue as myst_glue
     except ImportError:
-        print(f"{name} = {value}")
+        shown = value._repr_markdown_() if hasattr(value, "_repr_markdown_") else value
+        print(f"{name} = {shown}")
         return None
     return myst_glue(name, value, display=display)

@@ -1,8 +1,9 @@
 """The student edition: the chapters with every solution removed and the self-checks kept.
 
 Run as ``python -m diffedu.student book/ student/``. Each notebook of the source folder is
-written to the target folder with the content between ``{solution-start}`` and
-``{solution-end}`` removed (prose and code). Where a solution defined a function that a
+written to the target folder with every solution removed: one-block ``{solution}`` directives
+(the answers to derivations) and the content between ``{solution-start}`` and
+``{solution-end}`` (prose and code). Where a solution defined a function that a
 self-check from :mod:`diffedu.checks` tests, the student gets the function's signature with
 an empty body and the same self-check call, which prints a hint until the exercise is done.
 """
@@ -18,7 +19,13 @@ import nbformat
 
 _START = re.compile(r"^(`{3,}|:{3,})\{solution-start\}.*$", re.MULTILINE)
 _END = re.compile(r"^(`{3,}|:{3,})\{solution-end\}[^\n]*\n(`{3,}|:{3,})[ \t]*$", re.MULTILINE)
+# A one-block {solution} directive: from its opening fence to the first line that is the same
+# fence alone (inner code fences are shorter, as MyST requires).
+_ONE_BLOCK = re.compile(
+    r"^(?P<fence>`{3,}|:{3,})\{solution\}.*?^(?P=fence)[ \t]*$", re.MULTILINE | re.DOTALL
+)
 _REMOVED = "*The solution is removed in the student edition; write yours in the cell below.*"
+_REMOVED_TEXT = "*The solution is removed in the student edition.*"
 
 
 def _stub(code: str) -> str | None:
@@ -49,32 +56,55 @@ def _is_check_call(node: ast.stmt) -> bool:
 
 
 def strip_solutions(nb: nbformat.NotebookNode) -> tuple[nbformat.NotebookNode, int]:
-    """Return a copy of ``nb`` without solutions, and the number of solutions removed."""
+    """Return a copy of ``nb`` without solutions, and the number of solutions removed.
+
+    A markdown cell may hold several directives (an exercise, a whole gated solution, the next
+    exercise and the start of its solution), so each cell is read as a stream: text outside a
+    gated solution is kept, with its one-block solutions replaced by a note; text and code cells
+    inside are dropped, and each closed gated solution leaves a note and a stub cell.
+    """
     out = nbformat.v4.new_notebook(metadata=nb.metadata)
     inside, removed, solution_code, removed_names = False, 0, [], set()
     for cell in nb.cells:
-        source = cell.source
-        if not inside and cell.cell_type == "markdown" and _START.search(source):
+        if cell.cell_type != "markdown":
+            if not inside:
+                out.cells.append(cell)
+            elif cell.cell_type == "code":
+                solution_code.append(cell.source)
+                removed_names |= _defined_names(cell.source)
+            continue
+        text, pieces = cell.source, []
+        while True:
+            if inside:
+                end = _END.search(text)
+                if end is None:
+                    break
+                inside, removed = False, removed + 1
+                if solution_code:  # a cell for the student's code, with stubs and checks
+                    stubs = [s for s in (_stub(code) for code in solution_code) if s]
+                    pieces += [_REMOVED, nbformat.v4.new_code_cell("\n\n\n".join(stubs))]
+                else:
+                    pieces.append(_REMOVED_TEXT)
+                text = text[end.end() :]
+            start = _START.search(text)
+            kept, n = _ONE_BLOCK.subn(
+                _REMOVED_TEXT, text if start is None else text[: start.start()]
+            )
+            removed += n
+            pieces.append(kept)
+            if start is None:
+                break
             inside, solution_code = True, []
-            source = source[: _START.search(source).start()].rstrip()
-            if source:
-                out.cells.append(nbformat.v4.new_markdown_cell(source))
-        if inside:
-            end = _END.search(source) if cell.cell_type == "markdown" else None
-            if cell.cell_type == "code":
-                solution_code.append(source)
-                removed_names |= _defined_names(source)
-            if end is None:
-                continue
-            inside, removed = False, removed + 1
-            out.cells.append(nbformat.v4.new_markdown_cell(_REMOVED))
-            stubs = [s for s in (_stub(code) for code in solution_code) if s]
-            out.cells.append(nbformat.v4.new_code_cell("\n\n\n".join(stubs)))
-            source = source[end.end() :].strip()
-            if not source:
-                continue
-            cell = nbformat.v4.new_markdown_cell(source)
-        out.cells.append(cell)
+            text = text[start.end() :]
+        if pieces == [cell.source]:
+            out.cells.append(cell)  # untouched: keep the cell as it is (id, metadata)
+            continue
+        for piece in pieces:
+            if isinstance(piece, str):
+                if piece.strip():
+                    out.cells.append(nbformat.v4.new_markdown_cell(piece.strip()))
+            else:
+                out.cells.append(piece)
     if inside:
         raise ValueError("a {solution-start} directive has no matching {solution-end}")
     # Hidden build assertions after the first exercise may test what a solution computed.

@@ -33,6 +33,15 @@ def test_glue_prints_without_myst_nb(monkeypatch, capsys):
     assert capsys.readouterr().out.strip() == "answer = 0.25"
 
 
+def test_glue_prints_markdown_as_text_without_myst_nb(monkeypatch, capsys):
+    """A Markdown value (for {glue:md}) prints as its text, not as an object's repr."""
+    from IPython.display import Markdown
+
+    monkeypatch.setitem(sys.modules, "myst_nb", None)
+    dplot.glue("note", Markdown("It ran in **3** s."))
+    assert capsys.readouterr().out.strip() == "note = It ran in **3** s."
+
+
 def test_glue_rejects_empty_name():
     """A glue name must be a non-empty string."""
     with pytest.raises(ValueError, match="name"):

@@ -16,15 +16,19 @@ CHECK_CALL = re.compile(r"checks\.check_\w+\(")
 
 
 def _solution_cells(nb):
-    """Code cells that lie between a {solution-start} and its {solution-end}."""
+    """Code cells that lie between a {solution-start} and its {solution-end}.
+
+    A markdown cell may close one gated solution and open the next, so the state after a cell
+    is set by the last of the two directives in it.
+    """
     inside, cells = False, []
     for cell in nb.cells:
-        if cell.cell_type == "markdown" and "{solution-start}" in cell.source:
-            inside = True
-        if inside and cell.cell_type == "code":
+        if cell.cell_type == "markdown":
+            start, end = cell.source.rfind("{solution-start}"), cell.source.rfind("{solution-end}")
+            if start >= 0 or end >= 0:
+                inside = start > end
+        elif inside and cell.cell_type == "code":
             cells.append(cell)
-        if cell.cell_type == "markdown" and "{solution-end}" in cell.source:
-            inside = False
     return cells
 
 
@@ -57,7 +61,11 @@ def test_no_solution_survives_and_checks_are_kept(path, student_dir):
     book_nb = nbformat.read(path, as_version=4)
     student_nb = nbformat.read(student_dir / path.name, as_version=4)
     student_text = "\n".join(cell.source for cell in student_nb.cells)
-    assert "{solution-start}" not in student_text and "{solution-end}" not in student_text
+    assert "{solution" not in student_text, f"{path.name}: a solution directive survived"
+    book_text = "\n".join(cell.source for cell in book_nb.cells)
+    # Every exercise statement is kept, in order.
+    labels = re.findall(r"\{exercise\}[^\n]*\n:label: (\S+)", book_text)
+    assert labels and re.findall(r"\{exercise\}[^\n]*\n:label: (\S+)", student_text) == labels
     solutions = _solution_cells(book_nb)
     outside = _line_counts(c for c in book_nb.cells if c.cell_type == "code" and c not in solutions)
     student = _line_counts(c for c in student_nb.cells if c.cell_type == "code")
@@ -84,6 +92,41 @@ def test_student_notebook_executes_up_to_each_exercise(path, student_dir):
     )
     n_checks = sum(len(CHECK_CALL.findall(c.source)) for c in nb.cells if c.cell_type == "code")
     assert printed.count("[not yet]") >= n_checks
+
+
+def test_every_kind_of_solution_is_counted(student_dir):
+    """The count strip_solutions reports is the number of solution directives in the source."""
+    for path in NOTEBOOKS:
+        nb = nbformat.read(path, as_version=4)
+        text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+        expected = len(re.findall(r"\{solution(?:-start)?\}", text))
+        assert strip_solutions(nb)[1] == expected, path.name
+
+
+def test_cell_with_two_exercises_and_their_solutions():
+    """One markdown cell that closes a solution and opens the next exercise and its solution:
+    both statements stay, both answers go, and the code answer leaves a stub and its check."""
+    md, code = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        md(
+            "````{exercise} A\n:label: ex-a\n\nSTATEMENT_A\n````\n\n"
+            "```{solution-start} ex-a\n:class: dropdown\n```\n\nANSWER_A\n\n"
+            "```{solution-end}\n```\n\n"
+            "````{exercise} B\n:label: ex-b\n\nSTATEMENT_B\n````\n\n"
+            "```{solution-start} ex-b\n:class: dropdown\n```\n\nANSWER_B"
+        ),
+        code("def f(x):\n    return x + 1  # ANSWER_CODE\n\n\nok = diffedu.checks.check_f(f)"),
+        md("```{solution-end}\n```\n\nAFTER\n\n````{solution} ex-b\nANSWER_C\n````"),
+    ]
+    student, removed = strip_solutions(nb)
+    text = "\n".join(c.source for c in student.cells)
+    assert removed == 3
+    for kept in ("STATEMENT_A", "STATEMENT_B", "AFTER", "def f(x):", "checks.check_f(f)"):
+        assert kept in text
+    for gone in ("ANSWER_A", "ANSWER_B", "ANSWER_CODE", "ANSWER_C", "{solution"):
+        assert gone not in text
+    assert text.index("STATEMENT_B") < text.index("def f(x):") < text.index("AFTER")
 
 
 def test_unmatched_solution_start_is_an_error():

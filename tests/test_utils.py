@@ -1,4 +1,4 @@
-"""Tests for diffedu.utils: the default device and seeded generators."""
+"""Tests for diffedu.utils: the default device, seeded generators and the run-time note."""
 
 import pytest
 import torch
@@ -63,3 +63,33 @@ def test_make_generator_rejects_bad_seeds(seed, error):
     torch.manual_seed(0)
     with pytest.raises(error, match="seed"):
         diffedu.make_generator(seed, device="cpu")
+
+
+def test_run_time_note_on_cpu(monkeypatch):
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 1)
+    note = diffedu.run_time_note(30.6, "cpu")
+    assert note == (
+        "When this page was built, the chapter ran in 31 s from its imports to its last cell, "
+        "on a CPU with 2 cores, using 1 torch thread."
+    )
+
+
+def test_run_time_note_names_the_gpu(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: "NVIDIA H100")
+    note = diffedu.run_time_note(torch.tensor(4.2), torch.device("cuda"))
+    assert note.endswith("ran in 4 s from its imports to its last cell, on a NVIDIA H100 GPU.")
+
+
+@pytest.mark.parametrize(
+    ("seconds", "device", "error", "match"),
+    [
+        (-1.0, "cpu", ValueError, "seconds must be >= 0"),
+        (float("nan"), "cpu", ValueError, "seconds must be finite"),
+        ("10", "cpu", TypeError, "seconds must be a real number"),
+        (10.0, 0, TypeError, "device must be a torch.device or a string; got int"),
+    ],
+)
+def test_run_time_note_rejects_bad_input(seconds, device, error, match):
+    with pytest.raises(error, match=match):
+        diffedu.run_time_note(seconds, device)
