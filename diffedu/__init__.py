@@ -20,14 +20,8 @@ from .utils import default_device, make_generator, run_time_note
 
 # --- training (nets.py, train.py) ---
 # isort: split
-from .nets import (
-    EnsembleMLP,
-    LearnedScore,
-    TimeMLP,
-    eps_to_score,
-    preconditioning,
-    score_to_eps,
-)
+from .nets import EnsembleMLP, LearnedScore, TimeMLP
+from .precondition import eps_to_score, preconditioning, score_to_eps
 from .train import TrainResult, dsm_loss, train_score
 
 # --- end training ---

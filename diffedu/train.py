@@ -19,15 +19,8 @@ import torch
 from tqdm.auto import tqdm
 
 from ._validation import as_float, as_int, as_tensor, check_finite
-from .nets import (
-    EnsembleMLP,
-    LearnedScore,
-    TimeMLP,
-    _as_float64,
-    _generator,
-    check_grid,
-    preconditioning,
-)
+from .nets import EnsembleMLP, LearnedScore, TimeMLP, _generator, check_grid
+from .precondition import _as_float64, preconditioning
 from .utils import default_device
 
 
@@ -211,7 +204,7 @@ def train_score(
       uniformly from the grid ``ts`` (not from :math:`[\gamma, T]`), so it sees the same
       times as the ensemble.
 
-    The raw network regresses the preconditioned target (see :mod:`diffedu.nets`), which is
+    The raw network regresses the preconditioned target (see :mod:`diffedu.precondition`), which is
     eq. (4) multiplied by the constant :math:`\sigma_t^2 / c_\text{out}(t)^2` at each time:
     for each fixed time the minimiser is the same as that of eq. (4).
 
