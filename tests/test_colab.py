@@ -259,7 +259,10 @@ def test_chapter_runs_alone_in_a_fresh_colab_runtime(notebook, colab, tmp_path):
         timeout=NOTEBOOK_TIMEOUT_S,
     )
     if driver.returncode != 0:
-        message = f"{notebook.name} failed in a fresh Colab runtime:\n{driver.stderr[-8000:]}"
+        message = (
+            f"{notebook.name} failed in a fresh Colab runtime (executed copy: {executed}):\n"
+            f"{driver.stderr[-8000:]}"
+        )
         pytest.fail(message, pytrace=False)
 
     # The kernel ran in the venv, in the notebook's folder, and imported diffedu from the venv.
