@@ -1,7 +1,10 @@
-"""Shared pytest set-up: skip ``gpu`` tests without CUDA, ``browser`` tests unless asked for.
+"""Shared pytest set-up: skip ``gpu`` tests without CUDA, ``browser`` and ``colab`` tests
+unless asked for.
 
 The markers are declared in pyproject.toml. Browser tests (of the built book in _build/html) run
-with ``pytest --browser`` or with the environment variable ``DIFFEDU_BROWSER_TESTS=1``.
+with ``pytest --browser`` or with the environment variable ``DIFFEDU_BROWSER_TESTS=1``. Colab
+tests (every chapter run alone in a fresh virtual environment, tests/test_colab.py) run with
+``pytest --colab`` or with ``DIFFEDU_COLAB_TESTS=1``.
 """
 
 from __future__ import annotations
@@ -23,6 +26,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     except ValueError:
         # pytest-playwright already defines --browser NAME; passing it enables the tests too.
         pass
+    parser.addoption(
+        "--colab",
+        action="store_true",
+        default=False,
+        help="run the tests marked 'colab' (also: DIFFEDU_COLAB_TESTS=1)",
+    )
 
 
 def _browser_tests_enabled(config: pytest.Config) -> bool:
@@ -31,18 +40,30 @@ def _browser_tests_enabled(config: pytest.Config) -> bool:
     ) not in ("", "0")
 
 
+def _colab_tests_enabled(config: pytest.Config) -> bool:
+    flag = os.environ.get("DIFFEDU_COLAB_TESTS", "")
+    return bool(config.getoption("--colab")) or flag not in ("", "0")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     skip_gpu = pytest.mark.skip(reason="needs a CUDA device")
     skip_browser = pytest.mark.skip(
         reason="browser test: run with --browser or DIFFEDU_BROWSER_TESTS=1"
     )
+    skip_colab = pytest.mark.skip(
+        reason="Colab simulation (a fresh venv, packages from the registries, minutes): "
+        "run with --colab or DIFFEDU_COLAB_TESTS=1"
+    )
     has_cuda = torch.cuda.is_available()
     browser = _browser_tests_enabled(config)
+    colab = _colab_tests_enabled(config)
     for item in items:
         if "gpu" in item.keywords and not has_cuda:
             item.add_marker(skip_gpu)
         if "browser" in item.keywords and not browser:
             item.add_marker(skip_browser)
+        if "colab" in item.keywords and not colab:
+            item.add_marker(skip_colab)
 
 
 @pytest.fixture
