@@ -16,7 +16,6 @@ import time
 from dataclasses import dataclass
 
 import torch
-from tqdm.auto import tqdm
 
 from ._validation import as_float, as_int, as_tensor, check_finite
 from .nets import EnsembleMLP, LearnedScore, TimeMLP, _generator, check_grid
@@ -257,6 +256,13 @@ def train_score(
     every = max(1, n_iters // 100)
     net.train()
     start = time.perf_counter()
+    # tqdm.auto warns at import in a Jupyter kernel without ipywidgets; most calls (every
+    # chapter's) train without a bar, and then the plain, disabled tqdm is enough.
+    if progress:
+        from tqdm.auto import tqdm
+    else:
+        from tqdm import tqdm
+
     with tqdm(total=n_iters, disable=not progress, desc="train_score") as bar:
         for i in range(n_iters):
             if lr_schedule == "cosine":
