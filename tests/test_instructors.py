@@ -96,3 +96,17 @@ def test_every_self_check_is_in_the_table_next_to_its_exercise():
     for name, label in used.items():
         row = rf"^\| \{{func\}}`~diffedu\.checks\.{name}` \| \{{ref\}}`{label}` \|"
         assert re.search(row, PAGE, re.M), f"{name} ({label}) is missing from the checks table"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_run_time_row_is_glued_and_says_whether_the_chapter_trains(path):
+    number = int(path.name[:2])
+    nb = nbformat.read(path, as_version=4)
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    key = f"ch{number}_seconds"
+    assert f'glue("{key}"' in code, f"{path.name} does not glue {key}"
+    row = re.search(
+        rf"^\| {number} \| \{{glue:text\}}`{path.name}::{key}:\.0f` s \| (yes|no) \|$", PAGE, re.M
+    )
+    assert row, f"chapter {number} has no glued run-time row"
+    assert (row.group(1) == "yes") == ("train_score(" in code)
