@@ -146,6 +146,11 @@ def make_student_edition(source_dir, target_dir) -> list[pathlib.Path]:
     notebooks = sorted(source_dir.glob("*.ipynb"))
     if not notebooks:
         raise ValueError(f"source_dir holds no .ipynb files: {str(source_dir)!r}")
+    if target_dir.resolve() == source_dir.resolve():
+        raise ValueError(
+            "target_dir must differ from source_dir (the student edition would overwrite the "
+            f"chapters and their solutions); got {str(target_dir)!r} for both"
+        )
     target_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for path in notebooks:
@@ -161,7 +166,10 @@ def main(argv=None) -> None:
     parser.add_argument("source_dir", help="folder of chapter notebooks, e.g. book/")
     parser.add_argument("target_dir", help="where to write the student edition, e.g. student/")
     args = parser.parse_args(argv)
-    make_student_edition(args.source_dir, args.target_dir)
+    try:
+        make_student_edition(args.source_dir, args.target_dir)
+    except ValueError as err:
+        parser.error(str(err))  # a usage message and exit status 2, not a traceback
 
 
 if __name__ == "__main__":

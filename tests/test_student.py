@@ -8,7 +8,7 @@ import nbclient
 import nbformat
 import pytest
 
-from diffedu.student import make_student_edition, strip_solutions
+from diffedu.student import main, make_student_edition, strip_solutions
 
 BOOK = pathlib.Path(__file__).resolve().parents[1] / "book"
 NOTEBOOKS = sorted(BOOK.glob("*.ipynb"))
@@ -135,6 +135,24 @@ def test_unmatched_solution_start_is_an_error():
     nb.cells = [nbformat.v4.new_markdown_cell("```{solution-start} ex-x\n:class: dropdown\n```")]
     with pytest.raises(ValueError, match="solution-end"):
         strip_solutions(nb)
+
+
+def test_target_must_not_be_the_source(tmp_path):
+    """Writing the student edition over the chapters is refused, and nothing is written."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("```{solution} ex-x\nANSWER\n```")]
+    nbformat.write(nb, tmp_path / "01_x.ipynb")
+    with pytest.raises(ValueError, match="target_dir must differ from source_dir"):
+        make_student_edition(tmp_path, tmp_path / ".")
+    assert "ANSWER" in (tmp_path / "01_x.ipynb").read_text()
+
+
+def test_command_line_reports_bad_input_without_a_traceback(tmp_path, capsys):
+    """The command prints a usage error naming the argument and exits with status 2."""
+    with pytest.raises(SystemExit) as exit_info:
+        main([str(tmp_path / "missing"), str(tmp_path / "out")])
+    assert exit_info.value.code == 2
+    assert "source_dir must be a folder of notebooks" in capsys.readouterr().err
 
 
 def test_source_dir_must_hold_notebooks(tmp_path):
