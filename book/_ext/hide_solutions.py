@@ -25,6 +25,7 @@ from sphinx.config import Config
 from sphinx.errors import ExtensionError
 from sphinx.transforms import SphinxTransform
 from sphinx.util.nodes import NodeMatcher
+from sphinx_exercise.nodes import solution_node
 
 ENV_VAR = "DIFFEDU_HIDE_SOLUTIONS"
 CONFIG_NAME = "diffedu_hide_solutions"
@@ -48,10 +49,6 @@ class RemoveSolutions(SphinxTransform):
     def apply(self, **kwargs: Any) -> None:
         if not self.config[CONFIG_NAME]:
             return
-        # Imported here: the extension must load (and report clearly) even if sphinx-exercise
-        # is missing; it is listed before this one in _config.yml.
-        from sphinx_exercise.nodes import solution_node
-
         for node in list(self.document.findall(NodeMatcher(solution_node))):
             node.parent.remove(node)
 
