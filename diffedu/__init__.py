@@ -56,6 +56,7 @@ from .bounds import (
     samples_needed_gppx,
     samples_needed_per_time,
     steps_needed,
+    w2_coupling_bound,
 )
 
 # --- end bounds ---

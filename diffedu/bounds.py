@@ -24,6 +24,7 @@ __all__ = [
     "samples_needed_gppx",
     "samples_needed_per_time",
     "steps_needed",
+    "w2_coupling_bound",
 ]
 
 
@@ -71,6 +72,41 @@ def _out(log_value: float, log: bool) -> float:
         return math.exp(log_value)
     except OverflowError:
         return math.inf
+
+
+def w2_coupling_bound(gamma, m_2, d=1) -> float:
+    r"""Upper bound on :math:`W_2(q_0, q_\gamma)` from the forward process's own coupling.
+
+    The pair :math:`(x_0,\ x_\gamma = e^{-\gamma} x_0 + z)`, with
+    :math:`z \sim \mathcal N(0, \sigma_\gamma^2 I_d)` independent of :math:`x_0`, is a coupling
+    of :math:`q_0` and :math:`q_\gamma`, and the cross term vanishes because :math:`z` has mean 0:
+
+    .. math::
+
+        W_2(q_0, q_\gamma)^2 \le \mathbb E\|x_0 - x_\gamma\|^2
+        = (1 - e^{-\gamma})^2\, m_2^2 + d\,\sigma_\gamma^2
+        \le \gamma^2 m_2^2 + 2\gamma d .
+
+    This is the :math:`O(\gamma m_2 + \sqrt{\gamma d})` closeness in the proof of Theorem C.2.
+
+    Args:
+        gamma: the time :math:`\gamma`, ``> 0``.
+        m_2: root second moment :math:`m_2 = (\mathbb E\|x_0\|^2)^{1/2}` of :math:`q_0`, ``>= 0``.
+        d: dimension, ``>= 1``.
+
+    Returns:
+        :math:`\big((1 - e^{-\gamma})^2 m_2^2 + d\,\sigma_\gamma^2\big)^{1/2}`, not squared.
+
+    Used in: chapter 1, "Sampling with the exact score"; the theorem chapter, "Close in TV to
+    something close in :math:`W_2`".
+    """
+    gamma = _positive(gamma, "gamma")
+    m_2 = _real(m_2, "m_2")
+    if m_2 < 0:
+        raise ValueError(f"m_2 must be >= 0; got {m_2!r}")
+    d = _at_least_one(d, "d")
+    # sigma_gamma^2 = 1 - e^{-2 gamma}, written with expm1 for small gamma.
+    return math.sqrt(math.expm1(-gamma) ** 2 * m_2**2 - d * math.expm1(-2.0 * gamma))
 
 
 def steps_needed(d, eps, delta, gamma, m_2=1.0, *, c=1.0, log=False) -> float:

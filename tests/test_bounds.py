@@ -205,3 +205,49 @@ def test_bad_input_other_functions():
         bounds.samples_needed_gppx(**{**BASE, "d": "4"})
     with pytest.raises(ValueError, match="eps"):
         bounds.samples_needed_gppx(**{**BASE, "eps": math.nan})
+
+
+def test_w2_coupling_bound_matches_monte_carlo():
+    """E||x_0 - x_gamma||^2 under x_gamma = e^-gamma x_0 + z, by Monte Carlo on a 2-D mixture,
+    equals the squared bound within 5 standard errors (so a sign error in either term fails)."""
+    import torch
+
+    import diffedu
+
+    g = torch.Generator().manual_seed(0)
+    q_0 = diffedu.GaussianMixture(
+        weights=[0.3, 0.7], means=[[-2.0, 1.0], [3.0, 0.5]], covs=[0.2, 0.5]
+    )
+    m_2 = math.sqrt(q_0.second_moment())
+    n = 400_000
+    for gamma in (0.05, 0.5, 2.0):
+        x_0 = q_0.sample(n, generator=g)
+        x_gamma = diffedu.add_noise(x_0, gamma, generator=g)[0]
+        sq = (x_0 - x_gamma).pow(2).sum(dim=1)
+        mean, se = float(sq.mean()), float(sq.std() / math.sqrt(n))
+        bound = bounds.w2_coupling_bound(gamma, m_2, d=2)
+        assert abs(bound**2 - mean) < 5 * se, (gamma, bound**2, mean, se)
+
+
+def test_w2_coupling_bound_closed_form_and_loose_bound():
+    """At gamma = 0.5, m_2 = 2, d = 3: (1 - e^-0.5)^2 4 + 3 (1 - e^-1), which lies below the
+    loose bound gamma^2 m_2^2 + 2 gamma d."""
+    got = bounds.w2_coupling_bound(0.5, 2.0, d=3)
+    expected = math.sqrt((1 - math.exp(-0.5)) ** 2 * 4 + 3 * (1 - math.exp(-1)))
+    assert got == pytest.approx(expected, rel=1e-12)
+    assert got**2 < 0.5**2 * 4 + 2 * 0.5 * 3
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"gamma": 0.0, "m_2": 1.0}, "gamma"),
+        ({"gamma": 0.1, "m_2": -1.0}, "m_2"),
+        ({"gamma": 0.1, "m_2": 1.0, "d": 0}, "d"),
+        ({"gamma": "0.1", "m_2": 1.0}, "gamma"),
+    ],
+)
+def test_w2_coupling_bound_bad_input(kwargs, match):
+    """Bad gamma, m_2 or d raise an error naming the argument."""
+    with pytest.raises((ValueError, TypeError), match=match):
+        bounds.w2_coupling_bound(**kwargs)
