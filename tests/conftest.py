@@ -1,10 +1,12 @@
-"""Shared pytest set-up: skip ``gpu`` tests without CUDA, ``browser`` and ``colab`` tests
-unless asked for.
+"""Shared pytest set-up: skip ``gpu`` tests without CUDA, and ``browser``, ``colab`` and
+``other_seed`` tests unless asked for.
 
 The markers are declared in pyproject.toml. Browser tests (of the built book in _build/html) run
 with ``pytest --browser`` or with the environment variable ``DIFFEDU_BROWSER_TESTS=1``. Colab
 tests (every chapter run alone in a fresh virtual environment, tests/test_colab.py) run with
-``pytest --colab`` or with ``DIFFEDU_COLAB_TESTS=1``.
+``pytest --colab`` or with ``DIFFEDU_COLAB_TESTS=1``. The other-seed run (every chapter again
+at ``DIFFEDU_SEED=K``, tests/test_seeds.py) runs with ``pytest --other-seed K`` or with
+``DIFFEDU_OTHER_SEED=K``.
 """
 
 from __future__ import annotations
@@ -27,6 +29,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         # pytest-playwright already defines --browser NAME; passing it enables the tests too.
         pass
     parser.addoption(
+        "--other-seed",
+        type=int,
+        default=None,
+        metavar="K",
+        help="run the tests marked 'other_seed': every chapter at DIFFEDU_SEED=K "
+        "(also: DIFFEDU_OTHER_SEED=K)",
+    )
+    parser.addoption(
         "--colab",
         action="store_true",
         default=False,
@@ -45,6 +55,28 @@ def _colab_tests_enabled(config: pytest.Config) -> bool:
     return bool(config.getoption("--colab")) or flag not in ("", "0")
 
 
+def _other_seed(config: pytest.Config) -> int | None:
+    seed = config.getoption("--other-seed")
+    if seed is None and os.environ.get("DIFFEDU_OTHER_SEED", "") != "":
+        value = os.environ["DIFFEDU_OTHER_SEED"]
+        try:
+            seed = int(value)
+        except ValueError:
+            raise pytest.UsageError(
+                f"DIFFEDU_OTHER_SEED must be an integer; got {value!r}"
+            ) from None
+    return seed
+
+
+@pytest.fixture
+def other_seed(request: pytest.FixtureRequest) -> int:
+    """The seed of the ``other_seed`` run (``--other-seed K`` or ``DIFFEDU_OTHER_SEED=K``)."""
+    seed = _other_seed(request.config)
+    if seed is None:
+        pytest.skip("no seed given: run with --other-seed K or DIFFEDU_OTHER_SEED=K")
+    return seed
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     skip_gpu = pytest.mark.skip(reason="needs a CUDA device")
     skip_browser = pytest.mark.skip(
@@ -57,6 +89,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     has_cuda = torch.cuda.is_available()
     browser = _browser_tests_enabled(config)
     colab = _colab_tests_enabled(config)
+    skip_seed = pytest.mark.skip(
+        reason="every chapter at another seed (minutes): run with --other-seed K or "
+        "DIFFEDU_OTHER_SEED=K"
+    )
+    seeded = _other_seed(config) is not None
     for item in items:
         if "gpu" in item.keywords and not has_cuda:
             item.add_marker(skip_gpu)
@@ -64,6 +101,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip_browser)
         if "colab" in item.keywords and not colab:
             item.add_marker(skip_colab)
+        if "other_seed" in item.keywords and not seeded:
+            item.add_marker(skip_seed)
 
 
 @pytest.fixture
