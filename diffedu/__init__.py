@@ -9,11 +9,12 @@ from .metrics import (
     l2_score_error,
     quantile_score_error,
     tv_distance_1d,
+    tv_distance_mixtures_1d,
     tv_noise_floor_1d,
     wasserstein2_1d,
     wasserstein2_2d,
 )
-from .sample import ddpm_sample, standard_normal
+from .sample import ddpm_sample, em_sample, standard_normal
 from .schedules import early_stopped_schedule, uniform_schedule
 from .targets import GaussianMixture
 from .utils import default_device, make_generator, run_time_note

@@ -19,7 +19,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from ._validation import as_int, as_tensor, check_finite, check_open_unit
+from ._validation import as_float, as_int, as_tensor, check_finite, check_open_unit
 from .targets import GaussianMixture
 
 
@@ -307,3 +307,62 @@ def wasserstein2_2d(a, b) -> float:
     cost = ((a_np[:, None, :] - b_np[None, :, :]) ** 2).sum(-1)
     rows, cols = linear_sum_assignment(cost)
     return float(np.sqrt(cost[rows, cols].mean()))
+
+
+def tv_distance_mixtures_1d(p, q, *, lo=-12.0, hi=12.0, n_points=4801) -> float:
+    r"""Total variation between two 1-D Gaussian mixtures, by quadrature of their densities.
+
+    .. math::
+        \mathrm{TV}(p, q) = \frac12 \int_{\mathbb R} |p(x) - q(x)|\,\mathrm dx
+        \approx \frac12 \int_{\mathrm{lo}}^{\mathrm{hi}} |p(x) - q(x)|\,\mathrm dx ,
+
+    the integral on the right by the trapezoid rule on ``n_points`` equally spaced points.
+    Unlike :func:`tv_distance_1d`, which estimates TV from samples, this uses the two
+    densities: the only errors are the mass outside ``[lo, hi]`` (at most ``1e-9``, checked)
+    and the quadrature error, :math:`O(h^2)` with the spacing :math:`h`, which must be at most
+    a tenth of the smallest standard deviation of a component (checked).
+
+    Args:
+        p: a 1-D :class:`.GaussianMixture`, the law itself (use ``p.noised(t)`` for
+            :math:`p_t`).
+        q: a 1-D :class:`.GaussianMixture`.
+        lo: left end of the integration interval.
+        hi: right end, ``hi > lo``.
+        n_points: number of quadrature points, ``>= 2``.
+
+    Returns:
+        A Python float in [0, 1].
+
+    Raises:
+        ValueError: if ``[lo, hi]`` misses more than ``1e-9`` of the mass of ``p`` or ``q``,
+            or if the grid is too coarse for their narrowest component.
+
+    Used in: chapter 1, "The forward process" and "A longer horizon".
+    """
+    p = _check_target_1d(p, "p")
+    q = _check_target_1d(q, "q")
+    lo = as_float(lo, "lo")
+    hi = as_float(hi, "hi")
+    if not hi > lo:
+        raise ValueError(f"hi must be > lo = {lo!r}; got {hi!r}")
+    n_points = as_int(n_points, "n_points", minimum=2)
+    spacing = (hi - lo) / (n_points - 1)
+    for law, name in ((p, "p"), (q, "q")):
+        ends = torch.tensor([lo, hi], dtype=torch.float64)
+        cdf = law.cdf(ends)
+        outside = float(cdf[0] + (1.0 - cdf[1]))
+        if outside > 1e-9:
+            raise ValueError(
+                f"[lo, hi] = [{lo:g}, {hi:g}] must hold all but 1e-9 of the mass of {name}; "
+                f"it misses {outside:.3g}"
+            )
+        sd_min = float(law.covs[:, 0, 0].sqrt().min())
+        if spacing > 0.1 * sd_min:
+            raise ValueError(
+                f"n_points must make the spacing at most 0.1 x the smallest standard deviation "
+                f"of {name} ({0.1 * sd_min:.3g}); got spacing {spacing:.3g} with "
+                f"n_points={n_points}"
+            )
+    x = torch.linspace(lo, hi, n_points, dtype=torch.float64)[:, None]
+    gap = (p.log_prob(x).exp() - q.log_prob(x).exp()).abs()
+    return 0.5 * float(torch.trapezoid(gap, x[:, 0]))

@@ -10,8 +10,9 @@ gives, with :math:`h_k = t_k - t_{k+1}` in forward time and :math:`\xi_k\sim\mat
 .. math::
     y_{k+1} = e^{h_k} y_k + 2\,(e^{h_k} - 1)\,\widehat s_{t_k}(y_k) + \sqrt{e^{2h_k} - 1}\;\xi_k .
 
-Every sampler takes any ``score_fn(x, t) -> (n, d)``, so the exact mixture score and a
-trained network plug into the same function.
+:func:`em_sample` is the Euler-Maruyama discretisation of the same equation, kept for
+comparison. Every sampler takes any ``score_fn(x, t) -> (n, d)``, so the exact mixture score
+and a trained network plug into the same function.
 """
 
 from __future__ import annotations
@@ -68,6 +69,52 @@ def _check_ts(ts) -> torch.Tensor:
     return ts.cpu()
 
 
+def _exponential_step(x, score, h, noise):
+    """Eq. (13) in closed form: exact linear drift, frozen score, exact noise variance."""
+    return (
+        math.exp(h) * x
+        + (2.0 * math.expm1(h)) * score.to(x.dtype)
+        + math.sqrt(math.expm1(2.0 * h)) * noise
+    )
+
+
+def _euler_maruyama_step(x, score, h, noise):
+    """Freeze the whole drift and the noise coefficient over the step."""
+    return x + h * (x + 2.0 * score.to(x.dtype)) + math.sqrt(2.0 * h) * noise
+
+
+def _iterate(step, score_fn, x_T, ts, generator, return_trajectory, name: str):
+    """The loop every sampler shares: validate, then ``x <- step(x, score, h, noise)``."""
+    if not callable(score_fn):
+        raise TypeError(
+            f"score_fn must be callable as score_fn(x, t); got {type(score_fn).__name__}"
+        )
+    x = as_tensor(x_T, "x_T")
+    if x.ndim != 2:
+        raise ValueError(f"x_T must have shape (n, d); got {tuple(x.shape)}")
+    if not x.is_floating_point():
+        x = x.to(torch.float64)
+    check_finite(x, "x_T")
+    times = _check_ts(ts).tolist()
+    trajectory = [x]
+    for t_now, t_next in zip(times[:-1], times[1:], strict=True):
+        score = score_fn(x, t_now)
+        if score.shape != x.shape:
+            raise ValueError(
+                f"score_fn must return shape {tuple(x.shape)}; "
+                f"got {tuple(score.shape)} at t={t_now}"
+            )
+        noise = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+        x = step(x, score, t_now - t_next, noise)
+        if return_trajectory:
+            trajectory.append(x)
+    if not bool(torch.isfinite(x).all()):
+        raise ValueError(f"{name} produced NaN or inf: check that score_fn returns finite values")
+    if return_trajectory:
+        return x, torch.stack(trajectory)
+    return x
+
+
 def ddpm_sample(
     score_fn: ScoreFn,
     x_T: torch.Tensor,
@@ -100,40 +147,52 @@ def ddpm_sample(
 
     Used in: chapter 1, "Sampling with the exact score"; chapters 2, 4 and 5.
     """
-    if not callable(score_fn):
-        raise TypeError(
-            f"score_fn must be callable as score_fn(x, t); got {type(score_fn).__name__}"
-        )
-    x = as_tensor(x_T, "x_T")
-    if x.ndim != 2:
-        raise ValueError(f"x_T must have shape (n, d); got {tuple(x.shape)}")
-    if not x.is_floating_point():
-        x = x.to(torch.float64)
-    check_finite(x, "x_T")
-    ts = _check_ts(ts)
-    times = ts.tolist()
-    trajectory = [x] if return_trajectory else None
-    for t_now, t_next in zip(times[:-1], times[1:], strict=True):
-        h = t_now - t_next
-        score = score_fn(x, t_now)
-        if score.shape != x.shape:
-            raise ValueError(
-                f"score_fn must return shape {tuple(x.shape)}; "
-                f"got {tuple(score.shape)} at t={t_now}"
-            )
-        noise = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
-        # Exact linear drift, frozen score, exact noise variance.
-        x = (
-            math.exp(h) * x
-            + (2.0 * math.expm1(h)) * score.to(x.dtype)
-            + math.sqrt(math.expm1(2.0 * h)) * noise
-        )
-        if return_trajectory:
-            trajectory.append(x)
-    if not bool(torch.isfinite(x).all()):
-        raise ValueError(
-            "ddpm_sample produced NaN or inf: check that score_fn returns finite values"
-        )
-    if return_trajectory:
-        return x, torch.stack(trajectory)
-    return x
+    return _iterate(
+        _exponential_step, score_fn, x_T, ts, generator, return_trajectory, "ddpm_sample"
+    )
+
+
+def em_sample(
+    score_fn: ScoreFn,
+    x_T: torch.Tensor,
+    ts,
+    *,
+    generator: torch.Generator | None = None,
+    return_trajectory: bool = False,
+):
+    r"""Run the Euler-Maruyama discretisation of the reverse SDE from ``ts[0]`` to ``ts[-1]``.
+
+    Freezes the whole drift and the noise coefficient over each step, with
+    :math:`h_k = t_k - t_{k+1}` and :math:`\xi_k \sim \mathcal N(0, I_d)`:
+
+    .. math::
+        y_{k+1} = y_k + h_k\big(y_k + 2\,\widehat s_{t_k}(y_k)\big) + \sqrt{2 h_k}\;\xi_k .
+
+    It agrees with the exponential-integrator step of :func:`ddpm_sample` to first order in
+    :math:`h_k`; one step from a fixed :math:`y` is Gaussian with mean
+    :math:`y + h(y + 2\widehat s_{t_k}(y))` and variance :math:`2h` (against
+    :math:`e^{2h} - 1` for :func:`ddpm_sample`). Same arguments and checks as
+    :func:`ddpm_sample`.
+
+    Args:
+        score_fn: callable ``score_fn(x, t) -> (n, d)``, the (estimated) score of
+            :math:`q_t` at forward time ``t`` (a Python float).
+        x_T: starting points, shape ``(n, d)``, usually :func:`standard_normal`.
+        ts: forward times, shape ``(N + 1,)``, strictly decreasing;
+            ``ts[0] = T, ..., ts[N] = gamma``.
+        generator: optional ``torch.Generator`` on ``x_T``'s device.
+        return_trajectory: also return every iterate.
+
+    Returns:
+        The final points, shape ``(n, d)`` with ``x_T``'s dtype and device; with
+        ``return_trajectory``, a pair ``(x, trajectory)`` where ``trajectory`` has shape
+        ``(N + 1, n, d)`` and ``trajectory[k]`` is the iterate at forward time ``ts[k]``.
+
+    Raises:
+        ValueError: on bad shapes or times, or if the iterates stop being finite.
+
+    Used in: chapter 1, "The exponential-integrator step" and "More steps".
+    """
+    return _iterate(
+        _euler_maruyama_step, score_fn, x_T, ts, generator, return_trajectory, "em_sample"
+    )

@@ -437,3 +437,70 @@ def test_score_errors_reject_bad_input(fn):
         fn(torch.zeros(2, 2, 2), torch.zeros(2, 2, 2))
     with pytest.raises(TypeError, match="score_hat"):
         fn("s", torch.zeros(1, 2))
+
+
+# ----- TV between two 1-D mixtures by quadrature ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("mu1", "mu2", "sigma"), [(0.0, 0.1, 1.0), (-1.0, 2.0, 0.5), (3.0, 0.0, 2.0)]
+)
+def test_tv_mixtures_equal_variance_gaussians_closed_form(mu1, mu2, sigma):
+    """TV(N(mu1, s^2), N(mu2, s^2)) = 2 Phi(|mu1 - mu2| / (2 s)) - 1."""
+    p = diffedu.GaussianMixture([1.0], [[mu1]], [sigma**2])
+    q = diffedu.GaussianMixture([1.0], [[mu2]], [sigma**2])
+    exact = 2 * scipy.stats.norm.cdf(abs(mu1 - mu2) / (2 * sigma)) - 1
+    tv = diffedu.tv_distance_mixtures_1d(p, q, lo=-20.0, hi=20.0, n_points=8001)
+    # Trapezoid rule, h = 0.005: error O(h^2) at the kink where the densities cross.
+    assert abs(tv - exact) < 1e-6
+    assert diffedu.tv_distance_mixtures_1d(q, p, lo=-20.0, hi=20.0, n_points=8001) == tv
+
+
+def test_tv_mixtures_matches_scipy_quadrature_between_crossings():
+    """For two mixtures, TV equals scipy's adaptive quadrature of |p - q|/2 (independent code)."""
+    p_args = MIX_1D
+    q_args = ([0.5, 0.5], [-1.0, 1.0], [1.0, 0.3])
+    _, p_pdf = _mixture_1d_scipy(*p_args)
+    _, q_pdf = _mixture_1d_scipy(*q_args)
+    exact, _ = scipy.integrate.quad(
+        lambda x: 0.5 * abs(p_pdf(x) - q_pdf(x)), -15, 15, limit=400, epsabs=1e-12
+    )
+    p = diffedu.GaussianMixture(p_args[0], [[m] for m in p_args[1]], p_args[2])
+    q = diffedu.GaussianMixture(q_args[0], [[m] for m in q_args[1]], q_args[2])
+    assert abs(diffedu.tv_distance_mixtures_1d(p, q) - exact) < 1e-6
+    assert diffedu.tv_distance_mixtures_1d(p, p) == 0.0
+
+
+def test_tv_mixtures_far_apart_is_one_and_noised_laws_merge():
+    """Disjoint components give TV 1; the OU flow brings q_t to N(0, 1), TV falling with t."""
+    p = diffedu.GaussianMixture([1.0], [[-6.0]], [0.25])
+    q = diffedu.GaussianMixture([1.0], [[6.0]], [0.25])
+    assert abs(diffedu.tv_distance_mixtures_1d(p, q) - 1.0) < 1e-9
+    mix = diffedu.GaussianMixture(*MIX_1D)
+    normal = diffedu.GaussianMixture([1.0], [[0.0]], [1.0])
+    tvs = [diffedu.tv_distance_mixtures_1d(mix.noised(t), normal) for t in (0.0, 0.5, 2.0, 6.0)]
+    assert all(a > b for a, b in zip(tvs[:-1], tvs[1:], strict=True)) and tvs[-1] < 1e-2
+
+
+def test_tv_mixtures_rejects_bad_input():
+    """tv_distance_mixtures_1d rejects non-mixtures, 2-D laws, bad grids and grids missing mass."""
+    p = diffedu.GaussianMixture([1.0], [[0.0]], [1.0])
+    with pytest.raises(TypeError, match="^p must"):
+        diffedu.tv_distance_mixtures_1d("N(0,1)", p)
+    with pytest.raises(TypeError, match="^q must"):
+        diffedu.tv_distance_mixtures_1d(p, None)
+    with pytest.raises(ValueError, match="^q must be one-dimensional"):
+        diffedu.tv_distance_mixtures_1d(p, diffedu.GaussianMixture([1.0], [[0.0, 0.0]], [1.0]))
+    with pytest.raises(ValueError, match="^hi must"):
+        diffedu.tv_distance_mixtures_1d(p, p, lo=1.0, hi=-1.0)
+    with pytest.raises(ValueError, match="^n_points must be >= 2"):
+        diffedu.tv_distance_mixtures_1d(p, p, n_points=1)
+    with pytest.raises(TypeError, match="^n_points"):
+        diffedu.tv_distance_mixtures_1d(p, p, n_points=100.5)
+    with pytest.raises(ValueError, match="^n_points must make the spacing"):
+        diffedu.tv_distance_mixtures_1d(p, p, n_points=50)
+    far = diffedu.GaussianMixture([1.0], [[11.0]], [1.0])
+    with pytest.raises(ValueError, match="mass of q"):
+        diffedu.tv_distance_mixtures_1d(p, far)
+    with pytest.raises(TypeError, match="^lo"):
+        diffedu.tv_distance_mixtures_1d(p, p, lo="a")

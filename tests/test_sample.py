@@ -229,3 +229,127 @@ def test_standard_normal_rejects_bad_sizes():
         diffedu.standard_normal(2.5, 2)
     with pytest.raises(TypeError, match="d must"):
         diffedu.standard_normal(5, "2")
+
+
+# ----- the Euler-Maruyama sampler --------------------------------------------------------------
+
+
+def test_em_one_step_from_a_point_has_mean_y_plus_h_drift_and_variance_2h():
+    """One EM step of length h from y: Gaussian, mean y + h (y + 2 s_t(y)), variance 2 h."""
+    g = torch.Generator().manual_seed(30)
+    n, y0, t_k, h = 200_000, 0.7, 1.0, 0.2
+    ts = torch.tensor([t_k, t_k - h], dtype=torch.float64)
+    y = torch.full((n, 1), y0, dtype=torch.float64)
+    s = float(MIX.score(y[:1], t_k))
+    out = diffedu.em_sample(MIX.score, y, ts, generator=g)[:, 0]
+    mean, var = y0 + h * (y0 + 2 * s), 2 * h
+    # Five standard errors of a sample mean and of a sample variance of n Gaussian draws.
+    assert abs(float(out.mean()) - mean) < 5 * math.sqrt(var / n)
+    assert abs(float(out.var()) - var) < _variance_tolerance(var, n)
+    # Gaussian: the standardised fourth moment is 3 (its standard error is sqrt(96 / n)).
+    z = (out - out.mean()) / out.std()
+    assert abs(float((z**4).mean()) - 3.0) < 5 * math.sqrt(96 / n)
+
+
+def test_em_many_steps_on_standard_gaussian_follow_variance_recursion():
+    """Score -x: the EM variance follows v <- (1 - h)^2 v + 2 h step by step, not v = 1."""
+    g = torch.Generator().manual_seed(31)
+    n = 200_000
+    ts = diffedu.early_stopped_schedule(4.0, 0.01, 9)
+    x_T = diffedu.standard_normal(n, 1, generator=g)
+    _, trajectory = diffedu.em_sample(lambda x, t: -x, x_T, ts, generator=g, return_trajectory=True)
+    v = 1.0
+    for k, h in enumerate((ts[:-1] - ts[1:]).tolist(), start=1):
+        v = (1 - h) ** 2 * v + 2 * h
+        assert abs(float(trajectory[k].var()) - v) < _variance_tolerance(v, n), k
+    # The first step (h = 1 here) is long enough for the recursion to differ from 1 visibly.
+    assert v - 1.0 > 10 * _variance_tolerance(1.0, n)
+
+
+def test_em_and_exponential_integrator_differ_at_order_h_to_the_three_halves():
+    """Driven by the same noise, one EM and one exponential step differ by O(h^{3/2}).
+
+    The difference is (e^h - 1 - h)(y + 2 s) + (sqrt(e^{2h} - 1) - sqrt(2h)) xi, whose noise
+    part is sqrt(2h) h / 2 + O(h^{5/2}): quartering h divides the mean gap by 4^{3/2} = 8.
+    """
+    n = 10_000
+    y = diffedu.standard_normal(n, 1, generator=torch.Generator().manual_seed(32))
+    gaps = []
+    for h in (0.01, 0.0025):
+        ts = torch.tensor([1.0, 1.0 - h], dtype=torch.float64)
+        ei = diffedu.ddpm_sample(MIX.score, y, ts, generator=torch.Generator().manual_seed(33))
+        em = diffedu.em_sample(MIX.score, y, ts, generator=torch.Generator().manual_seed(33))
+        gaps.append(float((ei - em).abs().mean()))
+        # The noise part alone has mean |b| E|xi| = b sqrt(2 / pi), b = sqrt(e^{2h} - 1) - sqrt(2h);
+        # the drift part shifts it at second order only. 5% covers 5 standard errors of the
+        # mean of |xi| over n draws (relative 0.0075) and that shift.
+        b = math.sqrt(math.expm1(2 * h)) - math.sqrt(2 * h)
+        assert abs(gaps[-1] / (b * math.sqrt(2 / math.pi)) - 1.0) < 0.05, (h, gaps[-1])
+    # The ratio is 8 up to the O(h^2) drift part (measured 8.03).
+    assert abs(gaps[0] / gaps[1] / 8.0 - 1.0) < 0.03, gaps
+
+
+def test_em_with_exact_score_reaches_q_gamma():
+    """With the exact score and 200 early-stopped steps, EM's TV to q_gamma is at the noise."""
+    g = torch.Generator().manual_seed(34)
+    n_threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        x_T = diffedu.standard_normal(N_SAMPLES, 1, generator=g)
+        ts = diffedu.early_stopped_schedule(T, GAMMA, 200)
+        y = diffedu.em_sample(MIX.score, x_T, ts, generator=g)
+    finally:
+        torch.set_num_threads(n_threads)
+    n_bins = 40
+    floor = diffedu.tv_noise_floor_1d(N_SAMPLES, n_bins)
+    # The TV estimate of exact samples is about the floor, with a relative spread of about
+    # 0.1; 1.6 x the floor leaves room for EM's first-order error, and a starting point left
+    # at N(0, 1) (no steps) is far above it.
+    assert diffedu.tv_distance_1d(y, MIX.noised(GAMMA), n_bins=n_bins) < 1.6 * floor
+    assert diffedu.tv_distance_1d(x_T, MIX.noised(GAMMA), n_bins=n_bins) > 10 * floor
+
+
+def test_em_sample_trajectory_reproducible_and_generator_keyword_only():
+    """em_sample calls score_fn at each ts[k]; same seed, same output; generator keyword-only."""
+    calls = []
+
+    def score_fn(x, t):
+        calls.append(t)
+        return -x
+
+    ts = diffedu.uniform_schedule(2.0, 0.1, 6)
+    x_T = torch.randn(30, 3, generator=torch.Generator().manual_seed(35), dtype=torch.float32)
+    x, trajectory = diffedu.em_sample(
+        score_fn, x_T, ts, generator=torch.Generator().manual_seed(1), return_trajectory=True
+    )
+    assert calls == ts[:-1].tolist()
+    assert trajectory.shape == (7, 30, 3) and x.dtype == torch.float32
+    assert torch.equal(trajectory[0], x_T) and torch.equal(trajectory[-1], x)
+    again = diffedu.em_sample(score_fn, x_T, ts, generator=torch.Generator().manual_seed(1))
+    assert torch.equal(again, x)
+    with pytest.raises(TypeError):
+        diffedu.em_sample(score_fn, x_T, ts, torch.Generator())
+
+
+def test_em_sample_rejects_bad_input():
+    """em_sample rejects what ddpm_sample rejects, naming the argument."""
+    x_T, ts = torch.zeros(4, 1), diffedu.uniform_schedule(1.0, 0.1, 3)
+
+    def score(x, t):
+        return -x
+
+    with pytest.raises(TypeError, match="score_fn"):
+        diffedu.em_sample(None, x_T, ts)
+    with pytest.raises(ValueError, match="score_fn"):
+        diffedu.em_sample(lambda x, t: torch.zeros(4, 2), x_T, ts)
+    with pytest.raises(ValueError, match="em_sample produced NaN"):
+        diffedu.em_sample(lambda x, t: torch.full_like(x, float("nan")), x_T, ts)
+    for bad_ts in ([0.1, 0.5, 1.0], [1.0], [1.0, 0.5, -0.1], [1.0, float("nan"), 0.1]):
+        with pytest.raises(ValueError, match="ts must"):
+            diffedu.em_sample(score, x_T, bad_ts)
+    with pytest.raises(ValueError, match="x_T"):
+        diffedu.em_sample(score, torch.zeros(4), ts)
+    with pytest.raises(ValueError, match="x_T"):
+        diffedu.em_sample(score, torch.tensor([[float("inf")]]), ts)
+    with pytest.raises(TypeError, match="x_T"):
+        diffedu.em_sample(score, "x", ts)
