@@ -51,11 +51,13 @@ from .quantile import (
 # --- bounds (bounds.py) ---
 # isort: split
 from .bounds import (
+    a2_approximation_level,
     crossover_inverse_gamma,
     samples_needed_bmr,
     samples_needed_composed,
     samples_needed_gppx,
     samples_needed_per_time,
+    steps_for_discretisation,
     steps_needed,
     w2_coupling_bound,
 )

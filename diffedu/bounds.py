@@ -18,11 +18,13 @@ import math
 import numbers
 
 __all__ = [
+    "a2_approximation_level",
     "crossover_inverse_gamma",
     "samples_needed_bmr",
     "samples_needed_composed",
     "samples_needed_gppx",
     "samples_needed_per_time",
+    "steps_for_discretisation",
     "steps_needed",
     "w2_coupling_bound",
 ]
@@ -376,3 +378,105 @@ def crossover_inverse_gamma(
         mid = 0.5 * (lo + hi)
         lo, hi = (mid, hi) if gap(mid) < 0 else (lo, mid)
     return math.exp(hi)
+
+
+def steps_for_discretisation(d, eps, gamma, m_2=1.0, *, c=1.0, log=False) -> float:
+    r"""Fewest DDPM steps that make Corollary B.6's discretisation term at most :math:`\varepsilon`.
+
+    Corollary B.6 bounds the TV between :math:`q_\gamma` and the sampler's output by
+
+    .. math::
+
+        \delta + \varepsilon\sqrt{T + \log\tfrac1\gamma}
+        + \sqrt{\tfrac dN}\,\big(T + \log\tfrac1\gamma\big) + (\sqrt d + m_2)\,e^{-T}.
+
+    For the TV to be :math:`O(\varepsilon)`, the last two terms must each be at most
+    :math:`\varepsilon`, whatever the quantile mass :math:`\delta` is:
+
+    .. math::
+
+        T = \max\Big(1,\ \log\frac{\sqrt d + m_2}{\varepsilon}\Big), \qquad
+        N = c\,\frac{d\,\big(T + \log\tfrac1\gamma\big)^2}{\varepsilon^2}.
+
+    So :math:`N \propto d\log^2(1/\gamma)/\varepsilon^2`: the :math:`1/\varepsilon^2` that
+    Theorem C.3's :math:`N = \widetilde O(d\log^2\frac1\gamma)` leaves out. (The
+    :math:`\max` with 1 is the standing assumption :math:`T \ge 1` of Lemmas B.4 and B.5.)
+
+    Args:
+        d: dimension, ``>= 1``.
+        eps: TV accuracy :math:`\varepsilon`, in (0, 1).
+        gamma: early-stopping time :math:`\gamma`, in (0, 1).
+        m_2: root second moment of :math:`q_0`, ``> 0``.
+        c: the unknown constant of Lemma B.4, ``> 0``.
+        log: return :math:`\log N` instead of :math:`N`.
+
+    Returns:
+        :math:`N` (a float, not rounded) or its natural logarithm.
+
+    Used in: the theorem chapter, "The statements" (the caution on Theorem C.2).
+    """
+    d, eps = _at_least_one(d, "d"), _open_unit(eps, "eps")
+    gamma = _open_unit(gamma, "gamma")
+    m_2, c = _positive(m_2, "m_2"), _positive(c, "c")
+    T = max(1.0, math.log((math.sqrt(d) + m_2) / eps))
+    log_n = math.log(c) + math.log(d) + 2 * math.log(T + math.log(1 / gamma)) - 2 * math.log(eps)
+    return _out(log_n, log)
+
+
+def a2_approximation_level(
+    d, eps, delta_train, gamma, sigma_t=1.0, m_2=1.0, *, n_steps=None, c=1.0, log=False
+) -> float:
+    r"""The approximation error that assumption A2 asks for: Theorems C.2 and C.3.
+
+    At each time :math:`t_k` some network in the class must have
+
+    .. math::
+
+        \mathbb E_{q_{t_k}}\|\phi_{\theta^*} - s_{t_k}\|^2 \le
+        \frac{\delta_{train}\,\varepsilon^3}{c\,N^2\,\sigma_{t_k}^2\,
+        \log\frac{d + m_2 + 1/m_2}{\gamma}} ,
+
+    Lemma C.1's :math:`\delta_{score}\delta_{train}\varepsilon^2/(C N^2\sigma^2)` with
+    :math:`\delta_{score} = \varepsilon` (Theorem C.2; Theorem C.3 writes :math:`\log\frac d\gamma`
+    for the logarithm). The level falls like :math:`1/N^2`, so it depends on the step count:
+    by default :math:`N` is :func:`steps_for_discretisation`, the count Corollary B.6 forces,
+    :math:`N \propto d\log^2(1/\gamma)/\varepsilon^2`, and the level is then
+    :math:`\propto \varepsilon^7` up to logarithms. With the printed
+    :math:`N = d\log^2(1/\gamma)` (pass it as ``n_steps``) it is :math:`\propto \varepsilon^3`.
+    Constants and polylog factors are unknown; ``c`` stands for them.
+
+    Args:
+        d: dimension, ``>= 1``.
+        eps: TV accuracy :math:`\varepsilon`, in (0, 1).
+        delta_train: failure probability of training, in (0, 1).
+        gamma: early-stopping time :math:`\gamma`, in (0, 1).
+        sigma_t: noise level :math:`\sigma_{t_k}` of the time, ``> 0``.
+        m_2: root second moment of :math:`q_0`, ``> 0``.
+        n_steps: the step count :math:`N`, ``>= 1``; ``None`` means
+            :func:`steps_for_discretisation` ``(d, eps, gamma, m_2)``.
+        c: the unknown constant, ``> 0``.
+        log: return the natural logarithm of the level.
+
+    Returns:
+        The squared-L2 level (a bound on a **squared** error) or its natural logarithm.
+
+    Used in: the theorem chapter, "The statements" (the caution on Theorem C.2).
+    """
+    d, eps = _at_least_one(d, "d"), _open_unit(eps, "eps")
+    delta_train = _open_unit(delta_train, "delta_train")
+    gamma = _open_unit(gamma, "gamma")
+    sigma_t, m_2 = _positive(sigma_t, "sigma_t"), _positive(m_2, "m_2")
+    c = _positive(c, "c")
+    if n_steps is None:
+        log_n = steps_for_discretisation(d, eps, gamma, m_2, log=True)
+    else:
+        log_n = math.log(_at_least_one(n_steps, "n_steps"))
+    log_level = (
+        math.log(delta_train)
+        + 3 * math.log(eps)
+        - math.log(c)
+        - 2 * log_n
+        - 2 * math.log(sigma_t)
+        - math.log(math.log((d + m_2 + 1 / m_2) / gamma))
+    )
+    return _out(log_level, log)

@@ -251,3 +251,93 @@ def test_w2_coupling_bound_bad_input(kwargs, match):
     """Bad gamma, m_2 or d raise an error naming the argument."""
     with pytest.raises((ValueError, TypeError), match=match):
         bounds.w2_coupling_bound(**kwargs)
+
+
+def test_steps_for_discretisation_hand_value():
+    """d = 2, eps = 0.1, gamma = 0.01, m_2 = 1: T = log((sqrt 2 + 1)/0.1), N = 2 (T + log 100)^2
+    / 0.01, computed by hand."""
+    T = math.log((math.sqrt(2) + 1) / 0.1)
+    expected = 2 * (T + math.log(100)) ** 2 / 0.01
+    assert bounds.steps_for_discretisation(2, 0.1, 0.01) == pytest.approx(expected, rel=1e-12)
+    assert 12_000 < expected < 12_300  # the hand value: 2 * 7.789^2 / 0.01 = 12134
+
+
+def test_steps_for_discretisation_makes_the_discretisation_term_eps():
+    """At the returned N, sqrt(d/N) (T + log 1/gamma) equals eps and (sqrt d + m_2) e^-T <= eps,
+    Corollary B.6's two terms, for several d, eps, gamma, m_2."""
+    for d, eps, gamma, m_2 in [(1, 0.5, 0.1, 1.0), (3, 0.01, 1e-4, 2.0), (10, 0.2, 0.5, 0.3)]:
+        n = bounds.steps_for_discretisation(d, eps, gamma, m_2)
+        T = max(1.0, math.log((math.sqrt(d) + m_2) / eps))
+        assert math.sqrt(d / n) * (T + math.log(1 / gamma)) == pytest.approx(eps, rel=1e-12)
+        assert (math.sqrt(d) + m_2) * math.exp(-T) <= eps * (1 + 1e-12)
+
+
+def test_steps_for_discretisation_floor_and_log():
+    """T is floored at 1 (d = 1, m_2 = 1, eps = 0.9 would give log(2/0.9) < 1); log=True is the
+    log of the count; c multiplies it."""
+    got = bounds.steps_for_discretisation(1, 0.9, 0.5)
+    assert got == pytest.approx((1 + math.log(2)) ** 2 / 0.81, rel=1e-12)
+    assert bounds.steps_for_discretisation(1, 0.9, 0.5, log=True) == pytest.approx(math.log(got))
+    assert bounds.steps_for_discretisation(1, 0.9, 0.5, c=3.0) == pytest.approx(3 * got)
+
+
+def test_a2_level_hand_value_with_given_steps():
+    """With N given: delta eps^3 / (c N^2 sigma^2 log((d + m_2 + 1/m_2)/gamma)), by hand at
+    d = 2, eps = 0.1, delta = 0.01, gamma = 0.01, sigma = 0.5, m_2 = 2, N = 40, c = 3."""
+    expected = 0.01 * 0.1**3 / (3 * 40**2 * 0.25 * math.log((2 + 2 + 0.5) / 0.01))
+    got = bounds.a2_approximation_level(2, 0.1, 0.01, 0.01, 0.5, 2.0, n_steps=40, c=3.0)
+    assert got == pytest.approx(expected, rel=1e-12)
+
+
+def test_a2_level_default_steps_come_from_corollary_b6():
+    """Without n_steps the level uses N = steps_for_discretisation(d, eps, gamma, m_2)."""
+    n = bounds.steps_for_discretisation(3, 0.05, 1e-3, 1.5)
+    assert bounds.a2_approximation_level(3, 0.05, 0.01, 1e-3, 0.2, 1.5) == pytest.approx(
+        bounds.a2_approximation_level(3, 0.05, 0.01, 1e-3, 0.2, 1.5, n_steps=n), rel=1e-12
+    )
+
+
+def test_a2_level_eps_exponents_seven_and_three():
+    """d log(level) / d log(eps) is 7 + 4 / (T + log 1/gamma) with the Corollary B.6 count
+    (differentiate log N = log d + 2 log(T + L) - 2 log eps, T = log((sqrt d + m_2)/eps)), and
+    exactly 3 with a fixed N."""
+    d, gamma, eps, h = 2, 0.01, 1e-4, 1e-4
+    T = math.log((math.sqrt(d) + 1) / eps)
+
+    def slope(**kw):
+        lo = bounds.a2_approximation_level(d, eps * math.exp(-h), 0.01, gamma, log=True, **kw)
+        hi = bounds.a2_approximation_level(d, eps * math.exp(h), 0.01, gamma, log=True, **kw)
+        return (hi - lo) / (2 * h)
+
+    assert slope() == pytest.approx(7 + 4 / (T + math.log(1 / gamma)), rel=1e-6)
+    assert slope(n_steps=d * math.log(1 / gamma) ** 2) == pytest.approx(3, rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("fn", "kwargs", "match"),
+    [
+        ("steps_for_discretisation", {"d": 0, "eps": 0.1, "gamma": 0.1}, "d"),
+        ("steps_for_discretisation", {"d": 2, "eps": 1.0, "gamma": 0.1}, "eps"),
+        ("steps_for_discretisation", {"d": 2, "eps": 0.1, "gamma": 0.0}, "gamma"),
+        ("steps_for_discretisation", {"d": 2, "eps": 0.1, "gamma": 0.1, "m_2": 0}, "m_2"),
+        ("steps_for_discretisation", {"d": 2, "eps": 0.1, "gamma": 0.1, "c": -1}, "c"),
+        ("a2_approximation_level", {"d": 2, "eps": 0.0, "delta_train": 0.1, "gamma": 0.1}, "eps"),
+        ("a2_approximation_level", {"d": 2, "eps": 0.1, "delta_train": 1, "gamma": 0.1}, "delta"),
+        ("a2_approximation_level", {"d": 2, "eps": 0.1, "delta_train": 0.1, "gamma": 2}, "gamma"),
+        (
+            "a2_approximation_level",
+            {"d": 2, "eps": 0.1, "delta_train": 0.1, "gamma": 0.1, "sigma_t": 0.0},
+            "sigma_t",
+        ),
+        (
+            "a2_approximation_level",
+            {"d": 2, "eps": 0.1, "delta_train": 0.1, "gamma": 0.1, "n_steps": 0.5},
+            "n_steps",
+        ),
+        ("a2_approximation_level", {"d": "2", "eps": 0.1, "delta_train": 0.1, "gamma": 0.1}, "d"),
+    ],
+)
+def test_new_bounds_bad_input(fn, kwargs, match):
+    """Bad arguments of the step count and the A2 level raise an error naming the argument."""
+    with pytest.raises((ValueError, TypeError), match=match):
+        getattr(bounds, fn)(**kwargs)
