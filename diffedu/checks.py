@@ -232,7 +232,7 @@ def check_log_bmr(log_bmr_fn: Callable) -> bool:
     2\log\tfrac1\varepsilon`, on arguments that include a deep network whose count
     overflows a float.
 
-    Used in: chapter 5, exercise "BMR in log space".
+    Used in: chapter 6, exercise "BMR in log space".
     """
     from .bounds import samples_needed_bmr
 
