@@ -146,7 +146,7 @@ def cell_statistics(
     .. math::
         K_k = \#\{i \le m : x_i \in A_k\}, \qquad S_k = \sum_{i \le m,\ x_i \in A_k} \xi_i,
 
-    with :math:`\xi_i` of :func:`centred_noise`. A prefix of an i.i.d. sequence is an i.i.d.
+    with :math:`\xi_i` of :func:`.centred_noise`. A prefix of an i.i.d. sequence is an i.i.d.
     training set of size :math:`m`, so one draw serves every :math:`m` (the sizes are then
     dependent across the grid, each one exactly distributed). The score is evaluated only at
     points inside a cell. Work is split into chunks of at most ``max_points`` points.
@@ -159,7 +159,7 @@ def cell_statistics(
         m_grid: increasing training-set sizes, each :math:`\ge 1`.
         trials: number of independent training sets, :math:`\ge 1`.
         generator: optional ``torch.Generator``; everything is drawn on its device.
-        direction: the error direction :math:`v` of :func:`centred_noise`.
+        direction: the error direction :math:`v` of :func:`.centred_noise`.
         max_points: the largest number of points drawn at once.
 
     Returns:
