@@ -64,4 +64,25 @@ from .bounds import (
 
 # --- end bounds ---
 
+# --- learning the score in the quantile sense (centred.py, learnability.py) ---
+# isort: split
+from .centred import (
+    centred_noise,
+    conditional_noise_covariance,
+    conditional_scale_bound,
+    erm_failure_probability,
+    erm_samples_needed,
+)
+from .learnability import (
+    CellStatistics,
+    cell_statistics,
+    cells_with_mass,
+    finite_class_erm,
+    grid_class_erm,
+    jackknife_rates,
+    samples_needed,
+)
+
+# --- end learning ---
+
 __version__ = "0.1.0"

@@ -137,7 +137,7 @@ def steps_needed(d, eps, delta, gamma, m_2=1.0, *, c=1.0, log=False) -> float:
     Returns:
         :math:`N` (a float, not rounded) or its natural logarithm.
 
-    Used in: chapter 5, "Where each factor comes from" and the eps-exponent caution.
+    Used in: chapter 6, "Where each factor comes from" and the eps-exponent caution.
     """
     d = _at_least_one(d, "d")
     eps, delta = _open_unit(eps, "eps"), _open_unit(delta, "delta")
@@ -184,7 +184,8 @@ def samples_needed_per_time(
     Returns:
         :math:`m` or its natural logarithm.
 
-    Used in: chapter 5, "Where each factor comes from".
+    Used in: chapter 5, "From finite classes to networks"; chapter 6, "Where each factor comes
+    from".
     """
     d, P, D = _at_least_one(d, "d"), _at_least_one(P, "P"), _at_least_one(D, "D")
     Theta, eps = _theta(Theta), _open_unit(eps, "eps")
@@ -230,7 +231,7 @@ def samples_needed_gppx(d, P, D, Theta, eps, gamma, eps_exponent=3, *, c=1.0, lo
     Returns:
         :math:`m` or its natural logarithm.
 
-    Used in: chapter 5, the bound comparison figures and the scaling plot.
+    Used in: chapter 6, the bound comparison figures and the scaling plot.
     """
     d, P, D = _at_least_one(d, "d"), _at_least_one(P, "P"), _at_least_one(D, "D")
     Theta, eps = _theta(Theta), _open_unit(eps, "eps")
@@ -274,7 +275,7 @@ def samples_needed_bmr(d, P, D, Theta, eps, gamma, *, c=1.0, log=False) -> float
     Returns:
         :math:`m` (``inf`` on overflow) or its natural logarithm.
 
-    Used in: chapter 5, the bound comparison figures and the scaling plot.
+    Used in: chapter 6, the bound comparison figures and the scaling plot.
     """
     d, P, D = _at_least_one(d, "d"), _at_least_one(P, "P"), _at_least_one(D, "D")
     Theta, eps = _theta(Theta), _open_unit(eps, "eps")
@@ -324,7 +325,7 @@ def samples_needed_composed(
     Returns:
         :math:`m` or its natural logarithm.
 
-    Used in: chapter 5, the eps-exponent caution.
+    Used in: chapter 6, the eps-exponent caution.
     """
     gamma, eps = _open_unit(gamma, "gamma"), _open_unit(eps, "eps")
     c = _positive(c, "c")
@@ -357,7 +358,7 @@ def crossover_inverse_gamma(
         :math:`1/\gamma^*` (``>= e``); ``e`` when GPPX is already no larger at
         :math:`\gamma = 1/e`, in which case it is no larger for every :math:`\gamma`.
 
-    Used in: chapter 5, the bound comparison.
+    Used in: chapter 6, the bound comparison.
     """
     tol = _positive(tol, "tol")
 

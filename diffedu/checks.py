@@ -232,7 +232,7 @@ def check_log_bmr(log_bmr_fn: Callable) -> bool:
     2\log\tfrac1\varepsilon`, on arguments that include a deep network whose count
     overflows a float.
 
-    Used in: chapter 5, exercise "BMR in log space".
+    Used in: chapter 6, exercise "BMR in log space".
     """
     from .bounds import samples_needed_bmr
 
@@ -265,3 +265,91 @@ def check_log_bmr(log_bmr_fn: Callable) -> bool:
                 )
         return _report("check_log_bmr", False, hint)
     return _report("check_log_bmr", True, "")
+
+
+def check_erm_failure_probability(prob_fn: Callable) -> bool:
+    r"""Check ``prob_fn(m, p, c)``: P[the ERM prefers the bad candidate], in closed form.
+
+    The class is :math:`\{s_t, s_t + (c/\sigma_t)\mathbb 1_A\}` with :math:`q_t(A) = p` and
+    :math:`\xi_i \sim \mathcal N(0, 1)`; the reference is :func:`.erm_failure_probability`,
+    :math:`\tfrac12(1-p)^m + \sum_{k\ge1}\binom mk p^k(1-p)^{m-k}\,\Phi(-\sqrt k\,c/2)`. The hints
+    name the two usual slips: the tie at :math:`K = 0`, and the factor 2 in :math:`\sqrt k c/2`.
+
+    Used in: chapter 5, exercise "The error probability in closed form".
+    """
+    from scipy.stats import binom, norm
+
+    from .centred import erm_failure_probability
+
+    _require_callable(prob_fn, "prob_fn")
+    for m, p, c in ((20, 0.05, 1.0), (150, 0.1, 0.4), (60, 0.02, 3.0), (0, 0.3, 1.0)):
+        reference = erm_failure_probability(m, p, c)
+        value, hint = _call("check_erm_failure_probability", prob_fn, m, p, c)
+        if hint is None:
+            try:
+                value = float(value)
+            except (TypeError, ValueError):
+                return _report(
+                    "check_erm_failure_probability", False, f"expected a number, got {value!r}"
+                )
+            if math.isclose(value, reference, rel_tol=1e-6, abs_tol=1e-10):
+                continue
+            tie = 0.5 * (1 - p) ** m
+            k = torch.arange(1, m + 1, dtype=torch.float64).numpy()
+            no_half = tie + float((binom.pmf(k, m, p) * norm.cdf(-(k**0.5) * c)).sum())
+            if math.isclose(value, reference - tie, rel_tol=1e-6) or math.isclose(
+                value, reference + tie, rel_tol=1e-6
+            ):
+                hint = (
+                    "with no training point in A the two losses are equal: the tie is broken "
+                    "at random, so K = 0 contributes (1 - p)^m / 2"
+                )
+            elif math.isclose(value, no_half, rel_tol=1e-6):
+                hint = (
+                    "given K = k the gap is N(k c^2, 4 k c^2): negative with probability "
+                    "Phi(-sqrt(k) c / 2)"
+                )
+            else:
+                hint = f"expected {reference:.6g}, got {value:.6g}"
+        return _report("check_erm_failure_probability", False, f"{hint} (at m={m}, p={p}, c={c})")
+    return _report("check_erm_failure_probability", True, "")
+
+
+def check_xi_variance(variance_fn: Callable) -> bool:
+    r"""Check ``variance_fn(target, x, t)``: :math:`\operatorname{Var}(\xi \mid x_t = x)` in 1-D.
+
+    The reference is :func:`.conditional_noise_covariance`, :math:`1 + \sigma_t^2
+    s_t'(x)` for a 1-D mixture, on points ``x`` of shape ``(n, 1)``; the answer has shape
+    ``(n,)``. The hints name a forgotten :math:`1/\sigma_t^2` (the variance of :math:`z`, not of
+    :math:`z/\sigma_t`) and a sign slip.
+
+    Used in: chapter 5, exercise "Second-order Tweedie".
+    """
+    from .centred import conditional_noise_covariance
+    from .forward import ou_sigma
+
+    _require_callable(variance_fn, "variance_fn")
+    x = torch.linspace(-2.0, 2.0, 41, dtype=torch.float64)[:, None]
+    cases = (
+        (GaussianMixture([0.5, 0.5], [-1.0, 1.0], [0.01, 0.01]), 0.1),
+        (GaussianMixture([0.3, 0.7], [-2.0, 1.0], [0.25, 0.5]), 0.5),
+    )
+    for target, t in cases:
+        reference = conditional_noise_covariance(target, x, t)[:, 0, 0]
+        value, hint = _call("check_xi_variance", variance_fn, target, x.clone(), t)
+        if hint is None:
+            ok, hint = _close(value, reference)
+            if ok:
+                continue
+            sigma2 = float(ou_sigma(t)) ** 2
+            slips = (
+                (sigma2 * reference, "this is Var(z | x); xi is z / sigma_t: divide by sigma_t^2"),
+                (2.0 - reference, "check the sign of the derivative term: 1 + sigma_t^2 s_t'(x)"),
+            )
+            for wrong, slip in slips:
+                if isinstance(value, torch.Tensor) and value.shape == wrong.shape:
+                    if torch.allclose(value.to(torch.float64), wrong, rtol=1e-6, atol=1e-8):
+                        hint = slip
+                        break
+        return _report("check_xi_variance", False, f"{hint} (at t = {t})")
+    return _report("check_xi_variance", True, "")

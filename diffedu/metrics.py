@@ -290,7 +290,7 @@ def wasserstein2_2d(a, b) -> float:
     Returns:
         :math:`W_2` as a Python float.
 
-    Used in: chapter 2, "Sampling with learned scores"; chapter 5.
+    Used in: chapter 2, "Sampling with learned scores"; chapter 6.
     """
     from scipy.optimize import linear_sum_assignment
 

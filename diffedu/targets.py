@@ -287,7 +287,7 @@ class GaussianMixture:
 
         .. math:: m_2^2 = \sum_k w_k\big(\|\mu_k\|^2 + \operatorname{tr}\Sigma_k\big)
 
-        Used in: chapter 5, "The sample-complexity theorem".
+        Used in: chapter 6, "The sample-complexity theorem".
         """
         per = (self.means**2).sum(-1) + torch.diagonal(self.covs, dim1=-2, dim2=-1).sum(-1)
         return float((self.weights * per).sum())

@@ -229,7 +229,7 @@ def train_score(
     Returns:
         A :class:`.TrainResult`; ``result.score_fn`` plugs into :func:`.ddpm_sample`.
 
-    Used in: chapter 2, "Training a score network"; chapter 5, "The end-to-end pipeline".
+    Used in: chapter 2, "Training a score network"; chapter 6, "The end-to-end pipeline".
     """
     x_0 = _check_data(x_0)
     ts = check_grid(ts)

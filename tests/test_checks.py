@@ -254,3 +254,37 @@ def test_check_log_bmr_hints_on_overflow_and_wrong_power(capsys):
     assert "[not yet]" in capsys.readouterr().out
     with pytest.raises(TypeError, match="log_bmr_fn"):
         checks.check_log_bmr(3)
+
+
+def _erm_probability(m, p, c):
+    """An independent implementation: the binomial sum, with the tie at K = 0."""
+    from scipy.stats import binom, norm
+
+    k = torch.arange(0, m + 1, dtype=torch.float64).numpy()
+    wrong = norm.cdf(-(k**0.5) * c / 2)
+    wrong[0] = 0.5
+    return float((binom.pmf(k, m, p) * wrong).sum())
+
+
+def test_check_erm_failure_probability_accepts_the_sum_and_names_the_tie(capsys):
+    """The binomial sum passes; dropping the tie at K = 0 gets the tie hint."""
+    assert checks.check_erm_failure_probability(_erm_probability) is True
+    no_tie = lambda m, p, c: _erm_probability(m, p, c) - 0.5 * (1 - p) ** m  # noqa: E731
+    assert checks.check_erm_failure_probability(no_tie) is False
+    assert "tie" in capsys.readouterr().out
+    with pytest.raises(TypeError, match="prob_fn"):
+        checks.check_erm_failure_probability(1.0)
+
+
+def test_check_xi_variance_accepts_autograd_and_names_the_scale(capsys):
+    """1 + sigma^2 s' by autograd passes; the variance of z instead of z / sigma gets a hint."""
+
+    def variance(target, x, t):
+        x = x.clone().requires_grad_(True)
+        slope = torch.autograd.grad(target.score(x, t).sum(), x)[0][:, 0]
+        return (1 + float(diffedu.ou_sigma(t)) ** 2 * slope).detach()
+
+    assert checks.check_xi_variance(variance) is True
+    unscaled = lambda q, x, t: float(diffedu.ou_sigma(t)) ** 2 * variance(q, x, t)  # noqa: E731
+    assert checks.check_xi_variance(unscaled) is False
+    assert "divide by sigma_t^2" in capsys.readouterr().out
