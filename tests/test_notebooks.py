@@ -152,3 +152,80 @@ def test_chapter_is_listed_in_toc(path):
     """Every numbered chapter book/NN_*.ipynb is listed in _toc.yml (else it is not built)."""
     entries = {entry.removesuffix(".ipynb") for entry in TOC_ENTRIES}
     assert path.relative_to(ROOT).with_suffix("").as_posix() in entries
+
+
+# --- Fold, don't hide (issue 13): tests/notebook_cells.py says which cells fold --------------
+
+# What the issue-13 notebook pass has not done yet, per check: these tests are expected to fail
+# on these chapters (strict: once one passes, take it off its list). The pass runs
+# `python tests/notebook_cells.py --apply book/*.ipynb`, splits the cells that it lists as mixed
+# and sizes the figures to the column (CONTRIBUTING.md, "Figures").
+NOTEBOOK_PASS_PENDING = {
+    "fold": {
+        "01_diffusion",
+        "02_score_matching",
+        "03_l2_hardness",
+        "04_quantile_error",
+        "05_sample_complexity",
+    },
+    "split": {"01_diffusion", "02_score_matching", "04_quantile_error", "05_sample_complexity"},
+}
+
+
+def _pending(check: str, paths):
+    """The paths as pytest params; chapters still waiting for the pass on ``check`` xfail."""
+    mark = pytest.mark.xfail(
+        reason=f"issue 13: the notebook pass has not done {check!r} in this chapter yet",
+        strict=True,
+    )
+    return [
+        pytest.param(
+            p,
+            id=str(p.relative_to(ROOT)),
+            marks=[mark] if p.stem in NOTEBOOK_PASS_PENDING[check] else [],
+        )
+        for p in paths
+    ]
+
+
+def _cells(path):
+    import notebook_cells
+
+    return notebook_cells.classify(nbformat.read(path, as_version=4))
+
+
+@pytest.mark.parametrize("path", _pending("fold", NOTEBOOKS))
+def test_install_and_figure_cells_fold(path):
+    """The install cell and every cell that only draws a figure are tagged hide-input."""
+    unfolded = [
+        f"cell {c.index} ({c.kind}): {c.first_line[:60]!r}"
+        for c in _cells(path)
+        if c.should_fold and not c.folded
+    ]
+    assert not unfolded, (
+        f"{path.name}: tag these hide-input (python tests/notebook_cells.py --apply):\n"
+        + "\n".join(unfolded)
+    )
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_experiment_cells_stay_open(path):
+    """No cell that computes (an experiment cell, or one that also draws) is folded."""
+    folded = [
+        f"cell {c.index} ({c.kind}): {c.first_line[:60]!r}"
+        for c in _cells(path)
+        if c.kind in ("experiment", "mixed") and c.folded
+    ]
+    assert not folded, f"{path.name}: experiment code must stay open:\n" + "\n".join(folded)
+
+
+@pytest.mark.parametrize("path", _pending("split", NOTEBOOKS))
+def test_no_cell_both_draws_and_computes(path):
+    """A cell that draws does nothing else: no glue, print, assert, def, random draw, and no
+    name that a later visible cell reads (split such a cell into an experiment and a figure)."""
+    mixed = [
+        f"cell {c.index}: {c.first_line[:60]!r}\n    " + "\n    ".join(c.reasons)
+        for c in _cells(path)
+        if c.kind == "mixed"
+    ]
+    assert not mixed, f"{path.name}: split these cells:\n" + "\n".join(mixed)
