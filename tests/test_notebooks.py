@@ -11,6 +11,7 @@ from pathlib import Path
 import nbformat
 import pytest
 import yaml
+from notebook_pass import pending
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
@@ -156,35 +157,11 @@ def test_chapter_is_listed_in_toc(path):
 
 # --- Fold, don't hide (issue 13): tests/notebook_cells.py says which cells fold --------------
 
-# What the issue-13 notebook pass has not done yet, per check: these tests are expected to fail
-# on these chapters (strict: once one passes, take it off its list). The pass runs
-# `python tests/notebook_cells.py --apply book/*.ipynb`, splits the cells that it lists as mixed
-# and sizes the figures to the column (CONTRIBUTING.md, "Figures").
-NOTEBOOK_PASS_PENDING = {
-    "fold": {
-        "01_diffusion",
-        "02_score_matching",
-        "03_l2_hardness",
-        "04_quantile_error",
-        "05_sample_complexity",
-    },
-    "split": {"01_diffusion", "02_score_matching", "04_quantile_error", "05_sample_complexity"},
-}
-
 
 def _pending(check: str, paths):
-    """The paths as pytest params; chapters still waiting for the pass on ``check`` xfail."""
-    mark = pytest.mark.xfail(
-        reason=f"issue 13: the notebook pass has not done {check!r} in this chapter yet",
-        strict=True,
-    )
+    """The paths as pytest params, xfail on the chapters still pending for ``check``."""
     return [
-        pytest.param(
-            p,
-            id=str(p.relative_to(ROOT)),
-            marks=[mark] if p.stem in NOTEBOOK_PASS_PENDING[check] else [],
-        )
-        for p in paths
+        pytest.param(p, id=str(p.relative_to(ROOT)), marks=pending(check, p.stem)) for p in paths
     ]
 
 
@@ -229,3 +206,34 @@ def test_no_cell_both_draws_and_computes(path):
         if c.kind == "mixed"
     ]
     assert not mixed, f"{path.name}: split these cells:\n" + "\n".join(mixed)
+
+
+# matplotlib keywords that set a font size, and the smallest size a chapter may give them.
+_FONT_KEYWORDS = ("fontsize", "labelsize", "title_fontsize")
+
+
+@pytest.mark.parametrize("path", _pending("fonts", NOTEBOOKS))
+def test_no_font_below_8pt(path):
+    """No code cell sets a font size below diffedu.plot.SMALLEST_FONT_PT (8 pt) by a number."""
+    import ast
+
+    import notebook_cells
+
+    from diffedu.plot import SMALLEST_FONT_PT
+
+    nb = nbformat.read(path, as_version=4)
+    small = []
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        tree = ast.parse(notebook_cells.python_source(cell.source))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.keyword) and node.arg in _FONT_KEYWORDS:
+                value = node.value
+                if (
+                    isinstance(value, ast.Constant)
+                    and isinstance(value.value, (int, float))
+                    and value.value < SMALLEST_FONT_PT
+                ):
+                    small.append(f"cell {i}, line {node.value.lineno}: {node.arg}={value.value}")
+    assert not small, f"{path.name}: fonts below {SMALLEST_FONT_PT:g} pt:\n" + "\n".join(small)
