@@ -1,10 +1,11 @@
-"""Shared pytest set-up: skip ``gpu`` tests without CUDA, ``browser`` and ``colab`` tests
-unless asked for.
+"""Shared pytest set-up: skip ``gpu`` tests without CUDA, ``browser``, ``colab`` and ``pdf``
+tests unless asked for.
 
 The markers are declared in pyproject.toml. Browser tests (of the built book in _build/html) run
 with ``pytest --browser`` or with the environment variable ``DIFFEDU_BROWSER_TESTS=1``. Colab
 tests (every chapter run alone in a fresh virtual environment, tests/test_colab.py) run with
-``pytest --colab`` or with ``DIFFEDU_COLAB_TESTS=1``.
+``pytest --colab`` or with ``DIFFEDU_COLAB_TESTS=1``. PDF tests (of the built PDF in
+_build/latex, tests/test_pdf.py) run with ``pytest --pdf`` or ``DIFFEDU_PDF_TESTS=1``.
 """
 
 from __future__ import annotations
@@ -27,6 +28,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         # pytest-playwright already defines --browser NAME; passing it enables the tests too.
         pass
     parser.addoption(
+        "--pdf",
+        action="store_true",
+        default=False,
+        help="run the tests marked 'pdf' (also: DIFFEDU_PDF_TESTS=1)",
+    )
+    parser.addoption(
         "--colab",
         action="store_true",
         default=False,
@@ -45,6 +52,11 @@ def _colab_tests_enabled(config: pytest.Config) -> bool:
     return bool(config.getoption("--colab")) or flag not in ("", "0")
 
 
+def _pdf_tests_enabled(config: pytest.Config) -> bool:
+    flag = os.environ.get("DIFFEDU_PDF_TESTS", "")
+    return bool(config.getoption("--pdf")) or flag not in ("", "0")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     skip_gpu = pytest.mark.skip(reason="needs a CUDA device")
     skip_browser = pytest.mark.skip(
@@ -54,9 +66,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         reason="Colab simulation (a fresh venv, packages from the registries, minutes): "
         "run with --colab or DIFFEDU_COLAB_TESTS=1"
     )
+    skip_pdf = pytest.mark.skip(
+        reason="PDF test of the built book: run with --pdf or DIFFEDU_PDF_TESTS=1"
+    )
     has_cuda = torch.cuda.is_available()
     browser = _browser_tests_enabled(config)
     colab = _colab_tests_enabled(config)
+    pdf = _pdf_tests_enabled(config)
     for item in items:
         if "gpu" in item.keywords and not has_cuda:
             item.add_marker(skip_gpu)
@@ -64,6 +80,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip_browser)
         if "colab" in item.keywords and not colab:
             item.add_marker(skip_colab)
+        if "pdf" in item.keywords and not pdf:
+            item.add_marker(skip_pdf)
 
 
 @pytest.fixture
