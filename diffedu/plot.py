@@ -64,12 +64,12 @@ FIGURE_DPI = 110
 #: Pixels per inch of CSS, the unit a browser lays pages out in.
 CSS_DPI = 96
 
-#: Widest figure image the book shows at its own size, in CSS pixels: the figure column of a
-#: chapter page in a 1280-px-wide Chromium window. A wider image is shrunk to it.
+#: Widest figure image the book shows at its own size, in CSS pixels (the figure column of
+#: a chapter page in a 1280-px-wide Chromium window). A wider image is shrunk to it.
 COLUMN_PX = 672
 
-#: Pixels that ``bbox_inches="tight"`` adds to a constrained-layout figure's width: its
-#: 0.1-inch pads less the layout's own margins (measured on the book's figures).
+#: Pixels that ``bbox_inches="tight"`` adds to a constrained-layout figure's width (its
+#: 0.1-inch pads less the layout's own margins, measured on the book's figures).
 TIGHT_MARGIN_PX = 12
 
 #: Widest figure, in inches, that the book shows unshrunk (6.0 inches).
