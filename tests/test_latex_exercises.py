@@ -15,7 +15,11 @@ PAGES = {
         "Page A\n======\n\n.. exercise:: First\n   :label: ex-a\n\n   Do it.\n\n"
         "Same page: :numref:`ex-a`.\n"
     ),
-    "b.rst": "Page B\n======\n\nSee :numref:`ex-a` and :ref:`the first <ex-a>`.\n",
+    "b.rst": (
+        "Page B\n======\n\nSee :numref:`ex-a` and :ref:`the first <ex-a>`.\n\n"
+        ".. exercise:: Where does :math:`\\sigma_t` cancel?\n   :label: ex-b\n\n   Find it.\n\n"
+        ".. solution:: ex-b\n\n   Here.\n"
+    ),
 }
 
 
@@ -52,9 +56,19 @@ def test_cross_page_reference_points_at_the_exercise_label(tmp_path):
     """From page B, :numref: and :ref: to an exercise on page A link exercise:ex-a."""
     tex = _latex(tmp_path, ["sphinx_exercise", "latex_exercises"])
     assert r"\label{exercise:ex-a}" in tex
-    assert tex.count(r"\hyperref[exercise:ex-a]{Exercise 1}") == 2  # same page, and page B
-    assert r"\hyperref[exercise:ex-a]{the first}" in tex
+    assert r"\hyperref[exercise:ex-a]{Exercise 1}" in tex  # same page (sphinx-exercise)
+    assert r"\hyperref[exercise:ex-a]{\DUrole{std,std-numref}{Exercise 1}}" in tex  # page B
+    assert r"\hyperref[exercise:ex-a]{\DUrole{std,std-ref}{the first}}" in tex
     assert r"\detokenize{a:ex-a}" not in tex  # the label nothing defines
+
+
+def test_math_in_a_linked_exercise_title_stays_math(tmp_path):
+    """A solution's title links its exercise, and the title's math is typeset as math."""
+    tex = _latex(tmp_path, ["sphinx_exercise", "latex_exercises"])
+    titles = [line for line in tex.splitlines() if "Solution to" in line]
+    assert titles, "no solution title in the LaTeX"
+    # In math mode (Sphinx protects the delimiters in a title), never bare text.
+    assert all(r"\(\sigma_t\protect\)" in line for line in titles), titles
 
 
 def test_without_the_extension_the_reference_is_dangling(tmp_path):
