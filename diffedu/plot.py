@@ -5,8 +5,11 @@ matplotlib is imported here and in notebooks only; the rest of the package never
 
 from __future__ import annotations
 
+import warnings
+
 import matplotlib as mpl
 import matplotlib.pyplot as plt
+from matplotlib.font_manager import FontProperties
 
 #: One colour per role, used by every chapter (the true distribution or score, an
 #: estimate such as a learned score or a bound, and samples drawn by a sampler).
@@ -54,10 +57,162 @@ def sequence_colors(n: int) -> list:
     return [cmap(i / max(n - 1, 1)) for i in range(n)]
 
 
-def subplots(ncols: int = 1, nrows: int = 1, width: float = 3.4, height: float = 3.0, **kwargs):
-    """``plt.subplots`` sized per panel, with constrained layout; returns ``(fig, axes)``."""
+#: Resolution, in pixels per inch, of the PNG a chapter's figure becomes in the book (the
+#: style's ``figure.dpi``; the notebook's inline backend renders at the figure's dpi).
+FIGURE_DPI = 110
+
+#: Pixels per inch of CSS, the unit a browser lays pages out in.
+CSS_DPI = 96
+
+#: Widest figure image the book shows at its own size, in CSS pixels (the figure column of
+#: a chapter page in a 1280-px-wide Chromium window). A wider image is shrunk to it.
+COLUMN_PX = 672
+
+#: Pixels that ``bbox_inches="tight"`` adds to a constrained-layout figure's width (its
+#: 0.1-inch pads less the layout's own margins, measured on the book's figures).
+TIGHT_MARGIN_PX = 12
+
+#: Widest figure, in inches, that the book shows unshrunk (6.0 inches).
+COLUMN_WIDTH_IN = round((COLUMN_PX - TIGHT_MARGIN_PX) / FIGURE_DPI, 2)
+
+#: Smallest text a reader should meet in a figure, in points as the browser renders it.
+MIN_TEXT_PT = 8.0
+
+#: Smallest font size a chapter passes to matplotlib (``fontsize=8`` for a crowded legend).
+SMALLEST_FONT_PT = 8.0
+
+
+class LegibilityWarning(UserWarning):
+    """A figure that the book would shrink until its text is smaller than :data:`MIN_TEXT_PT`."""
+
+
+def _check_width(width_in) -> float:
+    if isinstance(width_in, bool) or not isinstance(width_in, (int, float)) or width_in <= 0:
+        raise ValueError(f"width_in must be a positive number of inches; got {width_in!r}")
+    return float(width_in)
+
+
+def rendered_scale(width_in: float) -> float:
+    r"""The factor by which the book shrinks a figure ``width_in`` inches wide.
+
+    .. math:: s(w) = \min\Bigl(1, \frac{C}{w D + m}\Bigr)
+
+    for a width of :math:`w` inches, the column :math:`C` = :data:`COLUMN_PX`, the resolution
+    :math:`D` = :data:`FIGURE_DPI` and the margin :math:`m` = :data:`TIGHT_MARGIN_PX`: the
+    image is :math:`w D + m` pixels wide, and the page shows it at most :math:`C` CSS pixels
+    wide.
+
+    Args:
+        width_in: The figure's width in inches (``figsize[0]``).
+
+    Returns:
+        The scale, in (0, 1]; 1 for a figure of at most :data:`COLUMN_WIDTH_IN` inches.
+
+    Used in: every chapter's figures (CONTRIBUTING.md, "Figures").
+    """
+    width_in = _check_width(width_in)
+    return min(1.0, COLUMN_PX / (width_in * FIGURE_DPI + TIGHT_MARGIN_PX))
+
+
+def rendered_text_pt(size_pt: float, width_in: float) -> float:
+    r"""The size, in points on the reader's screen, of ``size_pt``-point text in a figure.
+
+    .. math:: f \cdot \frac{D}{96} \cdot s(w)
+
+    for a font of :math:`f` points, :math:`D` = :data:`FIGURE_DPI`, 96 CSS pixels per inch
+    (:data:`CSS_DPI`) and the scale :math:`s(w)` of :func:`.rendered_scale`.
+
+    matplotlib draws a point as ``FIGURE_DPI / 72`` pixels, and the browser shows a CSS point
+    as ``CSS_DPI / 72`` pixels, so unshrunk text is ``110 / 96 = 1.15`` times its nominal size.
+
+    Args:
+        size_pt: The font size given to matplotlib, in points.
+        width_in: The figure's width in inches.
+
+    Returns:
+        The rendered size in points (compare with :data:`MIN_TEXT_PT`).
+
+    Used in: :func:`.subplots`, and the browser test of the built book.
+    """
+    if isinstance(size_pt, bool) or not isinstance(size_pt, (int, float)) or size_pt <= 0:
+        raise ValueError(f"size_pt must be a positive number of points; got {size_pt!r}")
+    return size_pt * FIGURE_DPI / CSS_DPI * rendered_scale(width_in)
+
+
+def smallest_font_pt() -> float:
+    """The smallest font size, in points, that the current rcParams give figure text.
+
+    Tick labels, axis labels, titles and legends, with relative sizes (``"small"``) resolved
+    against ``font.size``, and never more than :data:`SMALLEST_FONT_PT`, the size a chapter may
+    still pass to a legend.
+
+    Returns:
+        The size in points.
+
+    Used in: :func:`.subplots`.
+    """
+    keys = (
+        "font.size",
+        "axes.titlesize",
+        "axes.labelsize",
+        "xtick.labelsize",
+        "ytick.labelsize",
+        "legend.fontsize",
+    )
+    sizes = [FontProperties(size=mpl.rcParams[k]).get_size_in_points() for k in keys]
+    return min([SMALLEST_FONT_PT, *sizes])
+
+
+def subplots(
+    ncols: int = 1, nrows: int = 1, width: float | None = None, height: float = 3.0, **kwargs
+):
+    """``plt.subplots`` with panels sized to the book's column; returns ``(fig, axes)``.
+
+    The figure is ``width * ncols`` by ``height * nrows`` inches, with constrained layout. By
+    default the panels share the column: ``width = COLUMN_WIDTH_IN / ncols``, so the book shows
+    the figure at its own size. A wider figure is shrunk to the column (:func:`.rendered_scale`);
+    when that would make the smallest text (:func:`.smallest_font_pt`) render below
+    :data:`MIN_TEXT_PT` points, a :class:`LegibilityWarning` says so: use fewer columns per row
+    (``nrows=2``), or narrower panels.
+
+    Args:
+        ncols: Panels per row.
+        nrows: Rows of panels.
+        width: Width of one panel in inches; ``None`` shares :data:`COLUMN_WIDTH_IN`.
+        height: Height of one panel in inches.
+        **kwargs: Passed on to ``plt.subplots`` (``sharey``, ``gridspec_kw``, ...).
+
+    Returns:
+        The figure and its axes, as ``plt.subplots`` returns them.
+
+    Raises:
+        ValueError: If ``ncols`` or ``nrows`` is not a positive integer, or ``width`` or
+            ``height`` not a positive number.
+
+    Used in: every chapter's figures (CONTRIBUTING.md, "Figures").
+    """
+    for name, value in (("ncols", ncols), ("nrows", nrows)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive integer; got {value!r}")
+    if width is None:
+        width = COLUMN_WIDTH_IN / ncols
+    for name, value in (("width", width), ("height", height)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            raise ValueError(f"{name} must be a positive number of inches; got {value!r}")
+    fig_width = width * ncols
+    smallest = smallest_font_pt()
+    shown = rendered_text_pt(smallest, fig_width)
+    if shown < MIN_TEXT_PT:
+        warnings.warn(
+            f"a figure {fig_width:.2f} in wide is shrunk to the book's column "
+            f"({COLUMN_WIDTH_IN} in) by {rendered_scale(fig_width):.2f}, so its "
+            f"{smallest:g}-pt text shows at {shown:.1f} pt (< {MIN_TEXT_PT:g} pt): "
+            f"use narrower panels or nrows=2",
+            LegibilityWarning,
+            stacklevel=2,
+        )
     kwargs.setdefault("layout", "constrained")
-    return plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows), **kwargs)
+    return plt.subplots(nrows, ncols, figsize=(fig_width, height * nrows), **kwargs)
 
 
 def square_limits(ax, lim: float) -> None:

@@ -2,7 +2,8 @@ r"""Grids of forward times for the reverse-time sampler.
 
 A schedule is a float64 tensor ``ts`` of shape ``(n_steps + 1,)``, strictly decreasing::
 
-    # ts[0] = T, ..., ts[n_steps] = gamma   (forward times; the sampler walks them in order)
+    # ts[0] = T, ..., ts[n_steps] = gamma
+    # (forward times; the sampler walks them in order)
 
 ``gamma > 0`` is the early-stopping time: the sampler's output is compared with
 :math:`q_\gamma`, never with :math:`q_0`.

@@ -1,12 +1,13 @@
-"""Shared pytest set-up: skip ``gpu`` tests without CUDA, and ``browser``, ``colab`` and
-``other_seed`` tests unless asked for.
+"""Shared pytest set-up: skip ``gpu`` tests without CUDA, and ``browser``, ``colab``,
+``pdf`` and ``other_seed`` tests unless asked for.
 
 The markers are declared in pyproject.toml. Browser tests (of the built book in _build/html) run
 with ``pytest --browser`` or with the environment variable ``DIFFEDU_BROWSER_TESTS=1``. Colab
 tests (every chapter run alone in a fresh virtual environment, tests/test_colab.py) run with
 ``pytest --colab`` or with ``DIFFEDU_COLAB_TESTS=1``. The other-seed run (every chapter again
 at ``DIFFEDU_SEED=K``, tests/test_seeds.py) runs with ``pytest --other-seed K`` or with
-``DIFFEDU_OTHER_SEED=K``.
+``DIFFEDU_OTHER_SEED=K``. PDF tests (of the built PDF in _build/latex, tests/test_pdf.py) run
+with ``pytest --pdf`` or ``DIFFEDU_PDF_TESTS=1``.
 """
 
 from __future__ import annotations
@@ -35,6 +36,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="K",
         help="run the tests marked 'other_seed': every chapter at DIFFEDU_SEED=K "
         "(also: DIFFEDU_OTHER_SEED=K)",
+    )
+    parser.addoption(
+        "--pdf",
+        action="store_true",
+        default=False,
+        help="run the tests marked 'pdf' (also: DIFFEDU_PDF_TESTS=1)",
     )
     parser.addoption(
         "--colab",
@@ -77,6 +84,11 @@ def other_seed(request: pytest.FixtureRequest) -> int:
     return seed
 
 
+def _pdf_tests_enabled(config: pytest.Config) -> bool:
+    flag = os.environ.get("DIFFEDU_PDF_TESTS", "")
+    return bool(config.getoption("--pdf")) or flag not in ("", "0")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     skip_gpu = pytest.mark.skip(reason="needs a CUDA device")
     skip_browser = pytest.mark.skip(
@@ -86,6 +98,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         reason="Colab simulation (a fresh venv, packages from the registries, minutes): "
         "run with --colab or DIFFEDU_COLAB_TESTS=1"
     )
+    skip_pdf = pytest.mark.skip(
+        reason="PDF test of the built book: run with --pdf or DIFFEDU_PDF_TESTS=1"
+    )
     has_cuda = torch.cuda.is_available()
     browser = _browser_tests_enabled(config)
     colab = _colab_tests_enabled(config)
@@ -94,6 +109,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         "DIFFEDU_OTHER_SEED=K"
     )
     seeded = _other_seed(config) is not None
+    pdf = _pdf_tests_enabled(config)
     for item in items:
         if "gpu" in item.keywords and not has_cuda:
             item.add_marker(skip_gpu)
@@ -103,6 +119,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip_colab)
         if "other_seed" in item.keywords and not seeded:
             item.add_marker(skip_seed)
+        if "pdf" in item.keywords and not pdf:
+            item.add_marker(skip_pdf)
 
 
 @pytest.fixture

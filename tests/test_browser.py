@@ -18,7 +18,12 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import browser_support as bs
+import nbformat
+import notebook_cells
 import pytest
+from notebook_pass import pending
+
+from diffedu import plot as dplot
 
 pytestmark = pytest.mark.browser
 
@@ -116,6 +121,52 @@ OPENED_JS = """
 """
 
 
+# Folds, sideways overflow and figure sizes (issue 13). Every <details> is opened first, so that
+# folded code is measured as a reader who unfolds it sees it.
+LAYOUT_JS = r"""
+() => {
+  const where = (el) => {
+    const tagged = el.closest("[id]");
+    return `${el.tagName.toLowerCase()}.${[...el.classList].join(".")}` +
+      (tagged ? ` in #${tagged.id}` : "");
+  };
+  const cells = [...document.querySelectorAll("div.cell")];
+  const folds = cells.filter((c) => c.querySelector(":scope > details.above-input"))
+    .map((c) => {
+      const details = c.querySelector(":scope > details.above-input");
+      const input = details.querySelector(".cell_input");
+      const output = c.querySelector(":scope > .cell_output");
+      return {
+        where: where(c),
+        closed: !details.open && input !== null && !input.checkVisibility(),
+        outputShown: output === null || output.checkVisibility(),
+      };
+    });
+  const figures = [...document.querySelectorAll(".cell_output img")].map((img) => ({
+    src: img.getAttribute("src"),
+    natural: img.naturalWidth,
+    shown: img.getBoundingClientRect().width,
+  }));
+  document.querySelectorAll("details").forEach((d) => { d.open = true; });
+  const boxes = "div.highlight pre, .cell_output, .cell_output pre, .output pre";
+  const overflowing = [...document.querySelectorAll(boxes)]
+    .filter((el) => el.checkVisibility() && el.scrollWidth > el.clientWidth)
+    .map((el) => ({
+      where: where(el),
+      over: el.scrollWidth - el.clientWidth,
+      text: el.textContent.trim().split("\n")[0].slice(0, 60),
+    }));
+  return {
+    folds: folds,
+    figures: figures,
+    overflowing: overflowing,
+    pageWidth: document.scrollingElement.scrollWidth,
+    windowWidth: window.innerWidth,
+  };
+}
+"""
+
+
 @dataclass
 class Visit:
     """What one visit of a page found."""
@@ -124,6 +175,7 @@ class Visit:
     problems: list[str] = field(default_factory=list)  # console errors, failed requests, ...
     found: dict = field(default_factory=dict)  # INSPECT_JS's answer
     solution_opens: bool | None = None  # does the first solution's toggle button open it?
+    layout: dict = field(default_factory=dict)  # LAYOUT_JS's answer
     screenshot: Path | None = None
 
 
@@ -244,6 +296,7 @@ def visit(browser, server, mathjax):
                 solution_id = closed.first.get_attribute("id")
                 closed.first.locator(".toggle-button").click()
                 result.solution_opens = page.evaluate(OPENED_JS, solution_id)
+            result.layout = page.evaluate(LAYOUT_JS)
         except PlaywrightError as err:
             result.problems.append(f"the page did not finish loading: {err}")
         finally:
@@ -422,3 +475,70 @@ def test_search_finds_chapter(browser, server, page_info):
     assert any(h.split("#")[0] == target for h in hrefs), (
         f"searching {word!r} does not list {page_info.html_path}; it lists {hrefs}"
     )
+
+
+# --- Reading experience (issue 13): folds, no sideways scrolling, legible figures ------------
+
+
+def _chapter_params(check: str):
+    return [pytest.param(p, id=p.test_id, marks=pending(check, p.source.stem)) for p in NOTEBOOKS]
+
+
+@pytest.mark.parametrize("page_info", _chapter_params("browser-fold"), ids=_ids)
+def test_plotting_code_is_folded(visit, page_info):
+    """The install cell and every figure cell show folded (the figure shown), and nothing else."""
+    layout = visit(page_info).layout
+    assert layout, "the page did not load (see test_page_loads_cleanly)"
+    nb = nbformat.read(page_info.source, as_version=4)
+    expected = sum(c.should_fold for c in notebook_cells.classify(nb) if c.kind != "hidden")
+    folds = layout["folds"]
+    open_ = [f["where"] for f in folds if not f["closed"]]
+    hidden_output = [f["where"] for f in folds if not f["outputShown"]]
+    assert len(folds) == expected, (
+        f"{page_info.source.name}: {expected} cells fold by the rule "
+        f"(tests/notebook_cells.py), the page folds {len(folds)}"
+    )
+    assert not open_, "folded cells shown open:\n" + "\n".join(open_)
+    assert not hidden_output, "folded cells whose output is hidden:\n" + "\n".join(hidden_output)
+
+
+def _scroll_params():
+    return [
+        pytest.param(
+            p,
+            id=p.test_id,
+            marks=pending("browser-scroll", p.source.stem) if p.is_notebook else [],
+        )
+        for p in PAGES
+    ]
+
+
+@pytest.mark.parametrize("page_info", _scroll_params(), ids=_ids)
+def test_nothing_scrolls_sideways(visit, page_info):
+    """At a 1280-px window no code block or output is wider than its box (code folds opened),
+    and the page itself does not scroll sideways."""
+    layout = visit(page_info).layout
+    assert layout, "the page did not load (see test_page_loads_cleanly)"
+    wide = [f"{o['where']}: {o['over']} px too wide: {o['text']!r}" for o in layout["overflowing"]]
+    assert layout["pageWidth"] <= layout["windowWidth"], (
+        f"the page is {layout['pageWidth']} px wide in a {layout['windowWidth']}-px window"
+    )
+    assert not wide, f"{len(wide)} boxes scroll sideways:\n" + "\n".join(wide)
+
+
+@pytest.mark.parametrize("page_info", _chapter_params("browser-legible"), ids=_ids)
+def test_figure_text_is_legible(visit, page_info):
+    """Every figure is shown large enough that 8-pt text in it reads as at least 8 pt."""
+    layout = visit(page_info).layout
+    assert layout, "the page did not load (see test_page_loads_cleanly)"
+    small = []
+    for fig in layout["figures"]:
+        scale = fig["shown"] / fig["natural"] if fig["natural"] else 0.0
+        # The PNG is at diffedu.plot.FIGURE_DPI; the browser shows it `scale` times as wide.
+        text_pt = dplot.SMALLEST_FONT_PT * dplot.FIGURE_DPI / dplot.CSS_DPI * scale
+        if text_pt < dplot.MIN_TEXT_PT:
+            small.append(
+                f"{fig['src']}: {fig['natural']} px shown at {fig['shown']:.0f} px "
+                f"(scale {scale:.2f}): {dplot.SMALLEST_FONT_PT:g}-pt text at {text_pt:.1f} pt"
+            )
+    assert not small, "figures shrunk below legible text:\n" + "\n".join(small)

@@ -46,3 +46,109 @@ def test_glue_rejects_empty_name():
     """A glue name must be a non-empty string."""
     with pytest.raises(ValueError, match="name"):
         dplot.glue("", 1.0)
+
+
+# --- Legible figures (issue 13): sizes against the book's column ---------------------------
+
+
+def _png_width(fig) -> int:
+    """Pixel width of the PNG the notebook's inline backend makes of ``fig``."""
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=fig.dpi, bbox_inches="tight")
+    return Image.open(io.BytesIO(buffer.getvalue())).size[0]
+
+
+@pytest.mark.filterwarnings("ignore::diffedu.plot.LegibilityWarning")
+@pytest.mark.parametrize(("ncols", "width"), [(1, 4.6), (2, 3.6), (3, 3.4), (3, None)])
+def test_rendered_scale_matches_the_png_matplotlib_makes(ncols, width):
+    """The image width that rendered_scale assumes is the inline PNG's, within 4 pixels."""
+    import matplotlib.pyplot as plt
+
+    dplot.use_style()
+    fig, axes = dplot.subplots(ncols=ncols, width=width) if width else dplot.subplots(ncols)
+    for ax in np.atleast_1d(axes):
+        ax.plot([0, 1], [0, 1], label="a curve")
+        ax.set(xlabel="$x$", ylabel="$y$", title="a title")
+        ax.legend()
+    fig_width = fig.get_size_inches()[0]
+    expected_px = dplot.COLUMN_PX / dplot.rendered_scale(fig_width) if fig_width > 6 else None
+    png = _png_width(fig)
+    plt.close(fig)
+    assert abs(png - (fig_width * dplot.FIGURE_DPI + dplot.TIGHT_MARGIN_PX)) <= 4
+    if expected_px is not None:  # shrunk: the scale is the column over the PNG's width
+        assert abs(expected_px - png) <= 4
+
+
+def test_column_width_is_the_widest_unshrunk_figure():
+    """A figure COLUMN_WIDTH_IN wide is shown at scale 1; 5% wider, it is shrunk by ~5%."""
+    assert dplot.rendered_scale(dplot.COLUMN_WIDTH_IN) == 1.0
+    assert dplot.rendered_scale(0.5) == 1.0
+    wider = dplot.rendered_scale(1.05 * dplot.COLUMN_WIDTH_IN)
+    assert 0.94 < wider < 0.96
+
+
+def test_rendered_text_pt_is_nominal_times_dpi_ratio_times_scale():
+    """Unshrunk text shows 110/96 times its size; shrunk text loses the scale as well."""
+    assert dplot.rendered_text_pt(8, 4.0) == pytest.approx(8 * 110 / 96)
+    shrunk = dplot.rendered_text_pt(10, 10.2)
+    assert shrunk == pytest.approx(10 * 110 / 96 * 672 / (10.2 * 110 + 12))
+    with pytest.raises(ValueError, match="size_pt"):
+        dplot.rendered_text_pt(0, 4.0)
+    with pytest.raises(ValueError, match="width_in"):
+        dplot.rendered_scale(-1.0)
+
+
+def test_smallest_font_resolves_relative_sizes():
+    """Relative rcParams sizes are resolved against font.size; 8 pt caps the answer."""
+    dplot.use_style()
+    assert dplot.smallest_font_pt() == dplot.SMALLEST_FONT_PT
+    with mpl.rc_context({"font.size": 10, "legend.fontsize": "x-small"}):
+        assert dplot.smallest_font_pt() == pytest.approx(10 * 0.694, abs=0.01)
+
+
+def test_subplots_share_the_column_by_default():
+    """Without a width, ncols panels share COLUMN_WIDTH_IN; rows stack at the given height."""
+    import matplotlib.pyplot as plt
+
+    dplot.use_style()
+    fig, axes = dplot.subplots(ncols=3, nrows=2, height=2.5)
+    size = fig.get_size_inches()
+    plt.close(fig)
+    assert axes.shape == (2, 3)
+    assert size == pytest.approx([dplot.COLUMN_WIDTH_IN, 5.0])
+
+
+def test_subplots_warn_when_text_would_shrink_below_8pt():
+    """Three 3.4-inch panels (the old layout) warn; panels that fit the column do not."""
+    import warnings
+
+    import matplotlib.pyplot as plt
+
+    dplot.use_style()
+    with pytest.warns(dplot.LegibilityWarning, match="nrows=2"):
+        fig, _ = dplot.subplots(ncols=3, width=3.4)
+    plt.close(fig)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", dplot.LegibilityWarning)
+        for kwargs in ({"ncols": 3}, {"ncols": 2, "width": 3.4}, {"width": 4.6}):
+            fig, _ = dplot.subplots(**kwargs)
+            plt.close(fig)
+
+
+def test_subplots_keep_the_old_call_signature():
+    """Existing calls (ncols, width, height, plt.subplots keywords) work as before."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = dplot.subplots(
+        ncols=2, width=2.9, height=3.2, sharey=True, gridspec_kw={"width_ratios": [2.2, 1]}
+    )
+    size = fig.get_size_inches()
+    plt.close(fig)
+    assert len(axes) == 2 and size == pytest.approx([5.8, 3.2])
+    for bad in ({"ncols": 0}, {"nrows": 1.5}, {"width": 0.0}, {"height": -1}):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            dplot.subplots(**bad)
