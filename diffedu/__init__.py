@@ -8,6 +8,7 @@ from .forward import add_noise, ou_alpha, ou_sigma
 from .metrics import (
     l2_score_error,
     quantile_score_error,
+    score_error_profile,
     tv_distance_1d,
     tv_distance_mixtures_1d,
     tv_noise_floor_1d,

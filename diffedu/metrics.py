@@ -6,6 +6,8 @@ Score errors act on *evaluated* scores: two tensors of shape ``(n, d)`` holding
 - :func:`l2_score_error` is the squared L2 error :math:`\mathbb E_p\|\widehat s - s\|^2`.
 - :func:`quantile_score_error` is the paper's :math:`D^\delta_p(\widehat s, s)`, eq. (6): the
   :math:`(1-\delta)`-quantile of :math:`\|\widehat s(x) - s(x)\|` under :math:`x\sim p`.
+- :func:`score_error_profile` evaluates both at every time of a grid, in the paper's units
+  :math:`\sigma_t^2 \times` L2 and :math:`\sigma_t \times D^\delta` if asked.
 
 Distances: total variation in 1-D against a known target, and the 2-Wasserstein distance
 (never squared unless the name says so).
@@ -20,6 +22,7 @@ import numpy as np
 import torch
 
 from ._validation import as_float, as_int, as_tensor, check_finite, check_open_unit
+from .forward import ou_sigma
 from .targets import GaussianMixture
 
 
@@ -366,3 +369,80 @@ def tv_distance_mixtures_1d(p, q, *, lo=-12.0, hi=12.0, n_points=4801) -> float:
     x = torch.linspace(lo, hi, n_points, dtype=torch.float64)[:, None]
     gap = (p.log_prob(x).exp() - q.log_prob(x).exp()).abs()
     return 0.5 * float(torch.trapezoid(gap, x[:, 0]))
+
+
+# ----- score errors along a time grid -------------------------------------------------------
+
+
+def score_error_profile(
+    score_hat_fn, target, ts, points, delta, *, scaled=True
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""L2 and quantile score errors at each time of a grid, optionally in the paper's units.
+
+    At each time :math:`t_k` of ``ts``, on the points :math:`x_{k,i} \sim q_{t_k}` of
+    ``points[k]``, with :math:`c_k = \sigma_{t_k}` when ``scaled`` and :math:`c_k = 1` otherwise,
+
+    .. math::
+        \mathrm{l2}_k = c_k^2\,\frac1{n_k}\sum_i
+        \big\|\widehat s(x_{k,i}, t_k) - s_{t_k}(x_{k,i})\big\|^2, \qquad
+        \mathrm{dd}_k = c_k\, D^\delta_{q_{t_k}}(\widehat s_{t_k}, s_{t_k}),
+
+    i.e. :func:`l2_score_error` (squared) and :func:`quantile_score_error` (not squared) time
+    by time. The paper asks for :math:`D^\delta \le \varepsilon/\sigma_t` (and the L2
+    analyses for :math:`\mathbb E\|\widehat s_t - s_t\|^2 \le \varepsilon^2/\sigma_t^2`), so
+    in the scaled units a flat profile below :math:`\varepsilon` meets the target at every
+    time.
+
+    Args:
+        score_hat_fn: the estimate, a callable ``score_hat_fn(x, t) -> (n, d)`` (a trained
+            ``TrainResult.score_fn``, or any score function).
+        target: the true law, a :class:`.GaussianMixture` (its ``score(x, t)`` is
+            :math:`s_t`), or a callable ``score(x, t) -> (n, d)``.
+        ts: forward times :math:`t_k > 0`, shape ``(N,)`` (any order).
+        points: ``N`` batches of points, ``points[k]`` of shape ``(n_k, d)`` drawn from
+            :math:`q_{t_k}`: a sequence of tensors, or one tensor of shape ``(N, n, d)``.
+        delta: quantile mass of :math:`D^\delta`, in (0, 1).
+        scaled: multiply by :math:`\sigma_{t_k}^2` (L2) and :math:`\sigma_{t_k}`
+            (:math:`D^\delta`); keyword-only, a bool.
+
+    Returns:
+        ``(l2, dd)``: two float64 NumPy arrays of shape ``(N,)``, the (scaled) squared L2
+        errors and the (scaled) :math:`D^\delta` errors, in the order of ``ts``.
+
+    Used in: chapter 2, "Errors across time and sample size".
+    """
+    if not callable(score_hat_fn):
+        raise TypeError(f"score_hat_fn must be callable (x, t); got {type(score_hat_fn).__name__}")
+    if isinstance(target, GaussianMixture):
+        score_fn = target.score
+    elif callable(target):
+        score_fn = target
+    else:
+        raise TypeError(
+            f"target must be a GaussianMixture or a callable score(x, t); "
+            f"got {type(target).__name__}"
+        )
+    ts = check_finite(as_tensor(ts, "ts", dtype=torch.float64), "ts").cpu()
+    if ts.ndim != 1 or ts.numel() == 0:
+        raise ValueError(f"ts must be a non-empty 1-D tensor of times; got {tuple(ts.shape)}")
+    if bool((ts <= 0).any()):
+        raise ValueError(f"ts must be > 0; got min {float(ts.min())!r}")
+    if not hasattr(points, "__len__") or isinstance(points, (str, bytes)):
+        raise TypeError(f"points must be a sequence of (n, d) tensors; got {type(points).__name__}")
+    if len(points) != ts.numel():
+        raise ValueError(f"points must hold one batch per time ({ts.numel()}); got {len(points)}")
+    delta = check_open_unit(delta, "delta")
+    if not isinstance(scaled, bool):
+        raise TypeError(f"scaled must be a bool; got {type(scaled).__name__}")
+    sigmas = ou_sigma(ts) if scaled else torch.ones_like(ts)
+    l2, dd = np.empty(ts.numel()), np.empty(ts.numel())
+    for k, (t, c_k) in enumerate(zip(ts.tolist(), sigmas.tolist(), strict=True)):
+        x = check_finite(as_tensor(points[k], f"points[{k}]"), f"points[{k}]")
+        if x.ndim != 2 or x.shape[0] == 0:
+            raise ValueError(
+                f"points[{k}] must have shape (n, d) with n >= 1; got {tuple(x.shape)}"
+            )
+        score_hat, score = score_hat_fn(x, t), score_fn(x, t)
+        l2[k] = c_k**2 * l2_score_error(score_hat, score)
+        dd[k] = c_k * quantile_score_error(score_hat, score, delta)
+    return l2, dd
