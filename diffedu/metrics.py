@@ -374,8 +374,16 @@ def tv_distance_mixtures_1d(p, q, *, lo=-12.0, hi=12.0, n_points=4801) -> float:
 # ----- score errors along a time grid -------------------------------------------------------
 
 
+def _weighted_quantile_error(errors: torch.Tensor, weights: torch.Tensor, delta: float) -> float:
+    """The least e with P[error >= e] <= delta under the weighted empirical law of the errors."""
+    order = torch.argsort(errors, descending=True)
+    tail = torch.cumsum(weights[order], 0)  # P[error >= e_(j)], largest errors first
+    j = int(torch.searchsorted(tail, tail.new_tensor(delta), right=True))
+    return float(errors[order][min(j, errors.numel() - 1)])
+
+
 def score_error_profile(
-    score_hat_fn, target, ts, points, delta, *, scaled=True
+    score_hat_fn, target, ts, points, delta, *, weights=None, scaled=True
 ) -> tuple[np.ndarray, np.ndarray]:
     r"""L2 and quantile score errors at each time of a grid, optionally in the paper's units.
 
@@ -388,7 +396,12 @@ def score_error_profile(
         \mathrm{dd}_k = c_k\, D^\delta_{q_{t_k}}(\widehat s_{t_k}, s_{t_k}),
 
     i.e. :func:`l2_score_error` (squared) and :func:`quantile_score_error` (not squared) time
-    by time. The paper asks for :math:`D^\delta \le \varepsilon/\sigma_t` (and the L2
+    by time. With ``weights``, the points of each batch carry probabilities :math:`w_{k,i}`
+    (summing to 1) instead of :math:`1/n_k`: the mean becomes
+    :math:`\sum_i w_{k,i}\|\widehat s - s\|^2` and :math:`D^\delta` the least :math:`e` with
+    :math:`\sum_i w_{k,i}\,\mathbb 1[\|\widehat s - s\| \ge e] \le \delta`. This serves a
+    stratified sample, e.g. a rare mode sampled apart and weighted by its mass.
+    The paper asks for :math:`D^\delta \le \varepsilon/\sigma_t` (and the L2
     analyses for :math:`\mathbb E\|\widehat s_t - s_t\|^2 \le \varepsilon^2/\sigma_t^2`), so
     in the scaled units a flat profile below :math:`\varepsilon` meets the target at every
     time.
@@ -402,6 +415,8 @@ def score_error_profile(
         points: ``N`` batches of points, ``points[k]`` of shape ``(n_k, d)`` drawn from
             :math:`q_{t_k}`: a sequence of tensors, or one tensor of shape ``(N, n, d)``.
         delta: quantile mass of :math:`D^\delta`, in (0, 1).
+        weights: optional, keyword-only: ``N`` batches of probabilities, ``weights[k]`` of
+            shape ``(n_k,)``, non-negative and summing to 1; ``None`` means :math:`1/n_k` each.
         scaled: multiply by :math:`\sigma_{t_k}^2` (L2) and :math:`\sigma_{t_k}`
             (:math:`D^\delta`); keyword-only, a bool.
 
@@ -434,6 +449,11 @@ def score_error_profile(
     delta = check_open_unit(delta, "delta")
     if not isinstance(scaled, bool):
         raise TypeError(f"scaled must be a bool; got {type(scaled).__name__}")
+    if weights is not None and (not hasattr(weights, "__len__") or len(weights) != ts.numel()):
+        raise ValueError(
+            f"weights must be None or hold one batch per time ({ts.numel()}); "
+            f"got {type(weights).__name__}"
+        )
     sigmas = ou_sigma(ts) if scaled else torch.ones_like(ts)
     l2, dd = np.empty(ts.numel()), np.empty(ts.numel())
     for k, (t, c_k) in enumerate(zip(ts.tolist(), sigmas.tolist(), strict=True)):
@@ -443,6 +463,24 @@ def score_error_profile(
                 f"points[{k}] must have shape (n, d) with n >= 1; got {tuple(x.shape)}"
             )
         score_hat, score = score_hat_fn(x, t), score_fn(x, t)
-        l2[k] = c_k**2 * l2_score_error(score_hat, score)
-        dd[k] = c_k * quantile_score_error(score_hat, score, delta)
+        if weights is None:
+            l2[k] = c_k**2 * l2_score_error(score_hat, score)
+            dd[k] = c_k * quantile_score_error(score_hat, score, delta)
+            continue
+        w = _probabilities(weights[k], x.shape[0], f"weights[{k}]")
+        score_hat, score = _score_pair(score_hat, score)
+        errors = torch.linalg.vector_norm(score_hat - score, dim=-1).to(torch.float64).cpu()
+        l2[k] = c_k**2 * float((w * errors**2).sum())
+        dd[k] = c_k * _weighted_quantile_error(errors, w, delta)
     return l2, dd
+
+
+def _probabilities(w, n: int, name: str) -> torch.Tensor:
+    """A batch of point probabilities: shape (n,), finite, >= 0, summing to 1."""
+    w = check_finite(as_tensor(w, name, dtype=torch.float64), name).cpu()
+    if w.shape != (n,):
+        raise ValueError(f"{name} must have shape ({n},), one per point; got {tuple(w.shape)}")
+    # 1e-6 admits float32 weights; the rounding left is then divided out.
+    if bool((w < 0).any()) or abs(float(w.sum()) - 1.0) > 1e-6:
+        raise ValueError(f"{name} must be >= 0 and sum to 1; got sum {float(w.sum())!r}")
+    return w / w.sum()

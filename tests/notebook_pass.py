@@ -23,7 +23,8 @@ _ALL = frozenset(
         "02_score_matching",
         "03_l2_hardness",
         "04_quantile_error",
-        "05_sample_complexity",
+        "05_learning_quantile",
+        "06_sample_complexity",
     }
 )
 

@@ -621,3 +621,48 @@ def test_score_error_profile_rejects_bad_input():
         diffedu.score_error_profile(fn, MIX_2D, ts, x, 1.0)
     with pytest.raises(TypeError, match="scaled"):
         diffedu.score_error_profile(fn, MIX_2D, ts, x, 0.1, scaled=1)
+
+
+def test_score_error_profile_weights_equal_repeated_points():
+    """Weights act as multiplicities: a point of weight 2/n equals that point listed twice, so
+    a weighted batch and its unweighted expansion give the same L2 and D^delta, and uniform
+    weights give the unweighted values."""
+    g = torch.Generator().manual_seed(3)
+    ts = [1.0, 0.3]
+    base = [torch.randn(6, 2, generator=g, dtype=torch.float64) for _ in ts]
+    counts = torch.tensor([1, 3, 1, 2, 1, 4])  # multiplicities, 12 points in all
+
+    def score_hat(x, t):
+        return MIX_2D.score(x, t) + torch.tanh(x) * (1.0 + t)
+
+    expanded = [x.repeat_interleave(counts, dim=0) for x in base]
+    weights = [counts.double() / counts.sum()] * len(ts)
+    for delta in (0.05, 0.2, 0.4):
+        l2_w, dd_w = diffedu.score_error_profile(
+            score_hat, MIX_2D, ts, base, delta, weights=weights
+        )
+        l2_e, dd_e = diffedu.score_error_profile(score_hat, MIX_2D, ts, expanded, delta)
+        np.testing.assert_allclose(l2_w, l2_e, rtol=1e-12)
+        np.testing.assert_array_equal(dd_w, dd_e)
+    uniform = [torch.full((6,), 1 / 6, dtype=torch.float64)] * len(ts)
+    plain = diffedu.score_error_profile(score_hat, MIX_2D, ts, base, 0.2)
+    weighted = diffedu.score_error_profile(score_hat, MIX_2D, ts, base, 0.2, weights=uniform)
+    np.testing.assert_allclose(weighted[0], plain[0], rtol=1e-12)
+    np.testing.assert_array_equal(weighted[1], plain[1])
+
+
+def test_score_error_profile_rejects_bad_weights():
+    """Weights of the wrong shape, negative, or not summing to 1 raise errors naming them."""
+    x = [torch.zeros(4, 2)] * 2
+    ts = [1.0, 0.5]
+    fn = MIX_2D.score
+    good = torch.full((4,), 0.25)
+    with pytest.raises(ValueError, match="weights must be None or hold one batch per time"):
+        diffedu.score_error_profile(fn, MIX_2D, ts, x, 0.1, weights=[good])
+    with pytest.raises(ValueError, match=r"weights\[1\] must have shape \(4,\)"):
+        diffedu.score_error_profile(fn, MIX_2D, ts, x, 0.1, weights=[good, good[:3]])
+    with pytest.raises(ValueError, match=r"weights\[0\] must be >= 0 and sum to 1"):
+        diffedu.score_error_profile(fn, MIX_2D, ts, x, 0.1, weights=[good * 2, good])
+    with pytest.raises(ValueError, match=r"weights\[0\] must be >= 0 and sum to 1"):
+        bad = torch.tensor([0.5, 0.75, -0.25, 0.0])
+        diffedu.score_error_profile(fn, MIX_2D, ts, x, 0.1, weights=[bad, good])
