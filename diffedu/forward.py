@@ -62,7 +62,7 @@ def ou_sigma(t) -> torch.Tensor:
     return torch.sqrt(-torch.expm1(-2.0 * t))
 
 
-def add_noise(x_0: torch.Tensor, t, generator: torch.Generator | None = None):
+def add_noise(x_0: torch.Tensor, t, *, generator: torch.Generator | None = None):
     r"""Draw :math:`x_t = e^{-t} x_0 + z` with :math:`z \sim \mathcal N(0, \sigma_t^2 I_d)`.
 
     This is the paper's convention: ``z`` is the added noise itself, with variance
