@@ -10,7 +10,7 @@ each function computes the natural logarithm first and returns it when ``log=Tru
 ``log=False`` it returns :math:`e^{\log}`, which may be ``inf``.
 
 Pure Python (``math`` only): no torch, no randomness. The arguments are checked by the
-torch-free half of the package's validators, :mod:`diffedu._validation_scalars`.
+torch-free half of the package's validators, ``diffedu._validation_scalars``.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Both predict the unit-variance noise and are preconditioned as described in
 :mod:`diffedu.precondition`; the output layer starts at zero, so an untrained network is the
 exact score of the Gaussian with the data's second moment. The MLP itself (one definition,
 with the buffered inference path and the trainer's hand-written backward) is in the private
-:mod:`diffedu._fastmlp`.
+``diffedu._fastmlp``.
 """
 
 from __future__ import annotations

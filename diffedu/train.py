@@ -4,7 +4,7 @@ The trainer minimises the paper's empirical loss (:func:`.dsm_loss`, eq. (4), Se
 with Adam, fresh noise each step, over the same ``m`` data points at every time. Each step
 draws a mini-batch, forms the raw network's inputs and regression targets (the
 preconditioning of :mod:`diffedu.precondition`), and hands them to the MLP's hand-written
-backward pass (the private :mod:`diffedu._fastmlp`).
+backward pass (the private ``diffedu._fastmlp``).
 """
 
 from __future__ import annotations
