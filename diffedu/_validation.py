@@ -33,6 +33,7 @@ __all__ = [
     "check_finite",
     "check_mixture_1d",
     "check_nonnegative",
+    "check_nonnegative_entries",
     "check_open_unit",
     "check_points",
     "check_positive",
@@ -89,6 +90,13 @@ def check_positive_entries(x: torch.Tensor, name: str) -> torch.Tensor:
     """Raise unless every entry of ``x`` is > 0 (such as times or noise levels)."""
     if x.numel() and bool((x <= 0).any()):
         raise ValueError(f"{name} must be > 0; got min {float(x.min())!r}")
+    return x
+
+
+def check_nonnegative_entries(x: torch.Tensor, name: str) -> torch.Tensor:
+    """Raise unless every entry of ``x`` is >= 0 (such as forward times)."""
+    if x.numel() and bool((x < 0).any()):
+        raise ValueError(f"{name} must be >= 0; got min {float(x.min())!r}")
     return x
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import torch
 
-from ._validation import append_dims, as_tensor, check_finite
+from ._validation import append_dims, as_tensor, check_finite, check_nonnegative_entries
 
 
 def _times(t, name: str = "t") -> torch.Tensor:
@@ -24,9 +24,7 @@ def _times(t, name: str = "t") -> torch.Tensor:
     elif not t.is_floating_point():
         t = as_tensor(t, name).to(torch.float64)
     check_finite(t, name)
-    if bool((t < 0).any()):
-        raise ValueError(f"{name} must be >= 0; got min {float(t.min())!r}")
-    return t
+    return check_nonnegative_entries(t, name)
 
 
 def ou_alpha(t) -> torch.Tensor:

@@ -14,7 +14,14 @@ import math
 
 import torch
 
-from ._validation import as_float, as_float64, as_int, check_positive, check_positive_entries
+from ._validation import (
+    as_float,
+    as_float64,
+    as_int,
+    check_nonnegative_entries,
+    check_positive,
+    check_positive_entries,
+)
 
 
 def check_schedule(ts, name: str = "ts", *, min_times: int = 2, positive: bool = False):
@@ -49,8 +56,8 @@ def check_schedule(ts, name: str = "ts", *, min_times: int = 2, positive: bool =
         )
     if positive:
         check_positive_entries(ts, name)
-    elif float(ts.min()) < 0.0:
-        raise ValueError(f"{name} must be >= 0; got min {float(ts.min())!r}")
+    else:
+        check_nonnegative_entries(ts, name)
     if bool((ts[1:] >= ts[:-1]).any()):
         shown = f"{ts.tolist()[:8]}{' ...' if ts.numel() > 8 else ''}"
         raise ValueError(

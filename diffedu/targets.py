@@ -24,7 +24,16 @@ import math
 
 import torch
 
-from ._validation import as_1d, as_float, as_int, as_tensor, check_finite, check_points, check_time
+from ._validation import (
+    as_1d,
+    as_float,
+    as_int,
+    as_tensor,
+    check_finite,
+    check_points,
+    check_positive_entries,
+    check_time,
+)
 from .forward import ou_alpha, ou_sigma
 from .utils import draw_device
 
@@ -75,8 +84,7 @@ class GaussianMixture:
             raise ValueError(f"means must have shape ({K}, d); got {tuple(means.shape)}")
         d = means.shape[1]
         if covs.ndim == 1 and covs.shape[0] == K:
-            if bool((covs <= 0).any()):
-                raise ValueError(f"covs (isotropic variances) must be > 0; got {covs.tolist()}")
+            check_positive_entries(covs, "covs (isotropic variances)")
             covs = covs[:, None, None] * torch.eye(d, dtype=torch.float64)
         if covs.shape != (K, d, d):
             raise ValueError(

@@ -103,3 +103,14 @@ def test_as_generator_turns_seeds_into_cpu_generators():
         _validation.as_generator(-1)
     with pytest.raises(TypeError, match="generator must be an integer"):
         _validation.as_generator(1.5)
+
+
+def test_entry_checks_report_the_smallest_entry():
+    """check_positive_entries and check_nonnegative_entries pass good tensors and name the rest."""
+    x = torch.tensor([0.5, 0.0, 2.0])
+    assert _validation.check_nonnegative_entries(x, "t") is x
+    with pytest.raises(ValueError, match=r"t must be > 0; got min 0\.0"):
+        _validation.check_positive_entries(x, "t")
+    with pytest.raises(ValueError, match=r"t must be >= 0; got min -1\.0"):
+        _validation.check_nonnegative_entries(x - 1.0, "t")
+    assert _validation.check_positive_entries(torch.empty(0), "t").numel() == 0
