@@ -46,6 +46,13 @@ class GaussianMixture:
     All parameters are stored in float64. Methods take a forward time ``t`` (default 0) and
     then refer to the noised marginal :math:`q_t`, the law of :math:`e^{-t}x_0 + \sigma_t z`.
 
+    The parameters are read-only properties (:attr:`~diffedu.targets.GaussianMixture.weights`,
+    :attr:`~diffedu.targets.GaussianMixture.means`, :attr:`~diffedu.targets.GaussianMixture.covs`,
+    :attr:`~diffedu.targets.GaussianMixture.dim`,
+    :attr:`~diffedu.targets.GaussianMixture.n_components`); each tensor read returns a copy, so
+    the mixture's cached noised marginals can never go stale. Build a new ``GaussianMixture``
+    for other parameters.
+
     Args:
         weights: mixture weights, shape ``(K,)``, non-negative, summing to 1.
         means: component means, shape ``(K, d)`` (shape ``(K,)`` is read as ``d = 1``).
@@ -53,13 +60,6 @@ class GaussianMixture:
             of shape ``(K,)`` (each component :math:`v_k I_d`).
         device: where the parameters live; ``None`` keeps them on the CPU. Methods move
             them to the device of their inputs as needed.
-
-    Attributes:
-        weights, means, covs: the parameters (``covs`` always ``(K, d, d)``), read-only:
-            each read returns a copy, so the mixture's cached noised marginals can never go
-            stale. Build a new ``GaussianMixture`` for other parameters.
-        dim: the dimension ``d``.
-        n_components: the number of components ``K``.
 
     Used in: every chapter; introduced in chapter 1, "A target with a closed-form score".
     """
