@@ -1,10 +1,43 @@
 """diffedu: the package behind the executable book on training diffusion models.
 
 A flat public namespace: chapters write ``diffedu.GaussianMixture``, ``diffedu.ddpm_sample``.
+Every public function and class of the modules below is re-exported here; ``checks`` (the
+exercises' self-checks) and ``plot`` (the book's page helpers) are used as modules.
 """
 
 from . import checks, plot
+from .bounds import (
+    a2_approximation_level,
+    crossover_inverse_gamma,
+    samples_needed_bmr,
+    samples_needed_composed,
+    samples_needed_gppx,
+    samples_needed_per_time,
+    sampling_error_budget,
+    steps_for_discretisation,
+    steps_needed,
+    w2_coupling_bound,
+)
+from .centred import (
+    centred_noise,
+    conditional_noise_covariance,
+    conditional_scale_bound,
+    erm_failure_probability,
+    erm_samples_needed,
+)
+from .erm import ERMResult, erm_select
 from .forward import add_noise, ou_alpha, ou_sigma
+from .hardness import Lemma41Pair, Lemma42Mixture
+from .learnability import (
+    CellStatistics,
+    cell_statistics,
+    cells_with_mass,
+    finite_class_erm,
+    grid_class_erm,
+    jackknife_rates,
+    samples_needed,
+)
+from .loss import dsm_loss
 from .metrics import (
     l2_score_error,
     quantile_score_error,
@@ -15,28 +48,9 @@ from .metrics import (
     wasserstein2_1d,
     wasserstein2_2d,
 )
-from .sample import ddpm_sample, em_sample, standard_normal
-from .schedules import early_stopped_schedule, uniform_schedule
-from .targets import GaussianMixture
-from .utils import default_device, make_generator, run_time_note
-
-# --- training (nets.py, train.py) ---
-# isort: split
 from .nets import EnsembleMLP, LearnedScore, TimeMLP
-from .precondition import eps_to_score, preconditioning, score_to_eps
-from .train import TrainResult, dsm_loss, train_score
-
-# --- end training ---
-
-# --- hardness (hardness.py) ---
-# isort: split
-from .erm import ERMResult, erm_select
-from .hardness import Lemma41Pair, Lemma42Mixture
-
-# --- end hardness ---
-
-# --- quantile (quantile.py) ---
-# isort: split
+from .plot import run_time_note
+from .precondition import eps_to_score, preconditioning, preconditioning_at, score_to_eps
 from .quantile import (
     Ball,
     Interval,
@@ -44,46 +58,11 @@ from .quantile import (
     perturb_score,
     quantile_score_error_1d_exact,
     quantile_score_error_ci,
-    sampling_error_budget,
 )
-
-# --- end quantile ---
-
-# --- bounds (bounds.py) ---
-# isort: split
-from .bounds import (
-    a2_approximation_level,
-    crossover_inverse_gamma,
-    samples_needed_bmr,
-    samples_needed_composed,
-    samples_needed_gppx,
-    samples_needed_per_time,
-    steps_for_discretisation,
-    steps_needed,
-    w2_coupling_bound,
-)
-
-# --- end bounds ---
-
-# --- learning the score in the quantile sense (centred.py, learnability.py) ---
-# isort: split
-from .centred import (
-    centred_noise,
-    conditional_noise_covariance,
-    conditional_scale_bound,
-    erm_failure_probability,
-    erm_samples_needed,
-)
-from .learnability import (
-    CellStatistics,
-    cell_statistics,
-    cells_with_mass,
-    finite_class_erm,
-    grid_class_erm,
-    jackknife_rates,
-    samples_needed,
-)
-
-# --- end learning ---
+from .sample import ddpm_sample, em_sample, standard_normal
+from .schedules import check_schedule, early_stopped_schedule, uniform_schedule
+from .targets import GaussianMixture
+from .train import TrainResult, train_score
+from .utils import default_device, draw_device, make_generator
 
 __version__ = "0.1.0"

@@ -1,15 +1,45 @@
 """Argument checks shared by the public functions (private module).
 
-Every public function validates at its boundary and raises ``ValueError`` or
-``TypeError`` naming the argument, what was expected and what came.
+Every public function validates at its boundary and raises ``ValueError`` or ``TypeError``
+naming the argument, what was expected and what came. The checks of scalars are torch-free and
+live in :mod:`diffedu._validation_scalars` (so that :mod:`diffedu.bounds` needs no torch); they
+are re-exported here, and every other module imports its checks from this one.
 """
 
 from __future__ import annotations
 
-import math
-import numbers
-
 import torch
+
+from ._validation_scalars import (
+    as_float,
+    as_int,
+    check_at_least,
+    check_nonnegative,
+    check_open_unit,
+    check_positive,
+    check_time,
+)
+
+__all__ = [
+    "append_dims",
+    "as_1d",
+    "as_float",
+    "as_float64",
+    "as_generator",
+    "as_int",
+    "as_score_pair",
+    "as_tensor",
+    "check_at_least",
+    "check_finite",
+    "check_mixture_1d",
+    "check_nonnegative",
+    "check_nonnegative_entries",
+    "check_open_unit",
+    "check_points",
+    "check_positive",
+    "check_positive_entries",
+    "check_time",
+]
 
 
 def as_tensor(value, name: str, dtype=None, device=None) -> torch.Tensor:
@@ -46,62 +76,28 @@ def check_finite(x: torch.Tensor, name: str) -> torch.Tensor:
     return x
 
 
-def as_float(value, name: str) -> float:
-    """Convert a real scalar (number or one-element tensor) to a finite Python float."""
-    if isinstance(value, bool) or isinstance(value, (str, bytes)) or value is None:
-        raise TypeError(f"{name} must be a real number; got {type(value).__name__}")
-    if isinstance(value, torch.Tensor):
-        if value.numel() != 1:
-            raise ValueError(f"{name} must be a scalar; got a tensor of shape {tuple(value.shape)}")
-        value = value.item()
-    if not isinstance(value, numbers.Real):
+def as_float64(value, name: str) -> torch.Tensor:
+    """``value`` as a finite float64 tensor; Python numbers and lists never pass through float32."""
+    if not isinstance(value, (torch.Tensor, str, bytes, bool)) and value is not None:
         try:
-            value = float(value)
-        except (TypeError, ValueError) as err:
-            raise TypeError(f"{name} must be a real number; got {type(value).__name__}") from err
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite; got {value!r}")
-    return value
+            value = torch.as_tensor(value, dtype=torch.float64)
+        except (TypeError, ValueError, RuntimeError):
+            pass  # as_tensor below raises the TypeError that names the argument
+    return check_finite(as_tensor(value, name, dtype=torch.float64), name)
 
 
-def as_int(value, name: str, minimum: int | None = None) -> int:
-    """Convert an integral value to ``int``, checking an optional lower bound."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        if isinstance(value, torch.Tensor) and value.numel() == 1 and not value.is_floating_point():
-            value = int(value.item())
-        else:
-            raise TypeError(f"{name} must be an integer; got {value!r}")
-    value = int(value)
-    if minimum is not None and value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}; got {value}")
-    return value
+def check_positive_entries(x: torch.Tensor, name: str) -> torch.Tensor:
+    """Raise unless every entry of ``x`` is > 0 (such as times or noise levels)."""
+    if x.numel() and bool((x <= 0).any()):
+        raise ValueError(f"{name} must be > 0; got min {float(x.min())!r}")
+    return x
 
 
-def check_open_unit(value, name: str) -> float:
-    """A scalar in the open interval (0, 1), such as a quantile mass ``delta``."""
-    value = as_float(value, name)
-    if not 0.0 < value < 1.0:
-        raise ValueError(f"{name} must lie in (0, 1); got {value!r}")
-    return value
-
-
-def check_positive(value, name: str) -> float:
-    """A finite scalar > 0."""
-    value = as_float(value, name)
-    if value <= 0.0:
-        raise ValueError(f"{name} must be > 0; got {value!r}")
-    return value
-
-
-def check_time(t, name: str = "t", positive: bool = False) -> float:
-    """A scalar forward time: finite and >= 0 (or > 0 when ``positive``)."""
-    t = as_float(t, name)
-    if positive and t <= 0.0:
-        raise ValueError(f"{name} must be > 0; got {t!r}")
-    if t < 0.0:
-        raise ValueError(f"{name} must be >= 0; got {t!r}")
-    return t
+def check_nonnegative_entries(x: torch.Tensor, name: str) -> torch.Tensor:
+    """Raise unless every entry of ``x`` is >= 0 (such as forward times)."""
+    if x.numel() and bool((x < 0).any()):
+        raise ValueError(f"{name} must be >= 0; got min {float(x.min())!r}")
+    return x
 
 
 def check_points(x, name: str, dim: int) -> torch.Tensor:
@@ -112,6 +108,83 @@ def check_points(x, name: str, dim: int) -> torch.Tensor:
     if not x.is_floating_point():
         x = x.to(torch.float64)
     return check_finite(x, name)
+
+
+def as_1d(x, name: str, allow_empty: bool = False) -> torch.Tensor:
+    """One-dimensional points as a finite float64 tensor of shape ``(n,)``, on ``x``'s device.
+
+    Accepts shape ``(n,)``, ``(n, 1)`` or a scalar; ``n >= 1`` unless ``allow_empty``.
+    """
+    x = as_tensor(x, name, dtype=torch.float64)
+    if x.ndim == 2 and x.shape[1] == 1:
+        x = x[:, 0]
+    if x.ndim == 0:
+        x = x[None]
+    if x.ndim != 1 or (x.shape[0] == 0 and not allow_empty):
+        least = "" if allow_empty else " with n >= 1"
+        raise ValueError(f"{name} must have shape (n,) or (n, 1){least}; got {tuple(x.shape)}")
+    return check_finite(x, name)
+
+
+def as_score_pair(score_hat, score) -> tuple[torch.Tensor, torch.Tensor]:
+    """Two evaluated scores of the same shape ``(n, d)`` (``(n,)`` read as ``d = 1``), float64.
+
+    ``score`` is moved to ``score_hat``'s device.
+    """
+    score_hat = check_finite(as_tensor(score_hat, "score_hat"), "score_hat")
+    score = check_finite(as_tensor(score, "score"), "score")
+    if score_hat.ndim == 1:
+        score_hat = score_hat[:, None]
+    if score.ndim == 1:
+        score = score[:, None]
+    if score_hat.ndim != 2 or score_hat.shape[0] == 0:
+        raise ValueError(
+            f"score_hat must have shape (n, d) with n >= 1; got {tuple(score_hat.shape)}"
+        )
+    if score.shape != score_hat.shape:
+        raise ValueError(
+            f"score must have the shape of score_hat {tuple(score_hat.shape)}; "
+            f"got {tuple(score.shape)}"
+        )
+    score = score.to(device=score_hat.device)
+    return score_hat.to(torch.float64), score.to(torch.float64)
+
+
+def check_mixture(target, name: str = "target"):
+    """A :class:`.GaussianMixture` of any dimension; returns it unchanged."""
+    from .targets import GaussianMixture  # on use: targets itself imports this module
+
+    if not isinstance(target, GaussianMixture):
+        raise TypeError(f"{name} must be a GaussianMixture; got {type(target).__name__}")
+    return target
+
+
+def check_mixture_1d(target, name: str = "target"):
+    """A one-dimensional :class:`.GaussianMixture`; returns it unchanged."""
+    target = check_mixture(target, name)
+    if target.dim != 1:
+        raise ValueError(f"{name} must be one-dimensional; got dim={target.dim}")
+    return target
+
+
+def as_unit_vector(direction, d: int, device=None, name: str = "direction") -> torch.Tensor:
+    """The unit vector along ``direction``, shape ``(d,)``, float64; ``None`` gives
+    :math:`(1, \\dots, 1)/\\sqrt d`."""
+    if direction is None:
+        return torch.full((d,), d**-0.5, dtype=torch.float64, device=device)
+    v = as_tensor(direction, name, dtype=torch.float64, device=device).reshape(-1)
+    norm_v = float(torch.linalg.vector_norm(v))
+    if v.numel() != d or not norm_v > 0.0:
+        raise ValueError(f"{name} must be a non-zero vector of length {d}; got {tuple(v.shape)}")
+    return v / norm_v
+
+
+def as_generator(generator) -> torch.Generator | None:
+    """An int seed becomes a CPU ``torch.Generator``; a generator or None passes through."""
+    if generator is None or isinstance(generator, torch.Generator):
+        return generator
+    seed = as_int(generator, "generator", minimum=0)
+    return torch.Generator().manual_seed(seed)
 
 
 def append_dims(x: torch.Tensor, target_ndim: int) -> torch.Tensor:

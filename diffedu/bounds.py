@@ -9,17 +9,27 @@ The values grow fast (BMR's :math:`(\Theta^2 P)^D` overflows a float for deep ne
 each function computes the natural logarithm first and returns it when ``log=True``; with
 ``log=False`` it returns :math:`e^{\log}`, which may be ``inf``.
 
-Pure Python (``math`` only): no torch, no randomness.
+Pure Python (``math`` only): no torch, no randomness. The arguments are checked by the
+torch-free half of the package's validators, ``diffedu._validation_scalars``.
 """
 
 from __future__ import annotations
 
 import math
-import numbers
+
+from ._validation_scalars import (
+    as_float,
+    as_int,
+    check_at_least,
+    check_nonnegative,
+    check_open_unit,
+    check_positive,
+)
 
 __all__ = [
     "a2_approximation_level",
     "crossover_inverse_gamma",
+    "sampling_error_budget",
     "samples_needed_bmr",
     "samples_needed_composed",
     "samples_needed_gppx",
@@ -30,38 +40,8 @@ __all__ = [
 ]
 
 
-def _real(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number; got {type(value).__name__}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite; got {value!r}")
-    return value
-
-
-def _positive(value, name: str) -> float:
-    value = _real(value, name)
-    if value <= 0:
-        raise ValueError(f"{name} must be > 0; got {value!r}")
-    return value
-
-
-def _at_least_one(value, name: str) -> float:
-    value = _real(value, name)
-    if value < 1:
-        raise ValueError(f"{name} must be >= 1; got {value!r}")
-    return value
-
-
-def _open_unit(value, name: str) -> float:
-    value = _real(value, name)
-    if not 0 < value < 1:
-        raise ValueError(f"{name} must lie in (0, 1); got {value!r}")
-    return value
-
-
 def _theta(value) -> float:
-    value = _real(value, "Theta")
+    value = as_float(value, "Theta")
     if value <= 1:
         raise ValueError(f"Theta must be > 1 (so that log Theta > 0); got {value!r}")
     return value
@@ -102,13 +82,76 @@ def w2_coupling_bound(gamma, m_2, d=1) -> float:
     Used in: chapter 1, "Sampling with the exact score"; the theorem chapter, "Close in TV to
     something close in :math:`W_2`".
     """
-    gamma = _positive(gamma, "gamma")
-    m_2 = _real(m_2, "m_2")
-    if m_2 < 0:
-        raise ValueError(f"m_2 must be >= 0; got {m_2!r}")
-    d = _at_least_one(d, "d")
+    gamma = check_positive(gamma, "gamma")
+    m_2 = check_nonnegative(m_2, "m_2")
+    d = check_at_least(d, "d", 1)
     # sigma_gamma^2 = 1 - e^{-2 gamma}, written with expm1 for small gamma.
     return math.sqrt(math.expm1(-gamma) ** 2 * m_2**2 - d * math.expm1(-2.0 * gamma))
+
+
+def sampling_error_budget(
+    delta,
+    eps,
+    d,
+    N,
+    T,
+    gamma,
+    m_2,
+    *,
+    c_delta=1.0,
+    c_eps=1.0,
+    c_disc=1.0,
+    c_init=1.0,
+    terms=False,
+):
+    r"""The right-hand side of Corollary B.6: the TV budget of DDPM with :math:`D^\delta` scores.
+
+    .. math::
+        c_\delta\,\delta
+        + c_\varepsilon\,\varepsilon\sqrt{T + \log(1/\gamma)}
+        + c_\text{disc}\sqrt{d/N}\,\big(T + \log(1/\gamma)\big)
+        + c_\text{init}\big(\sqrt d + m_2\big)e^{-T}.
+
+    Shapes only: the paper's constants are not known, so each term carries its own constant
+    (all 1 by default). The four terms are the score mass :math:`\delta` where the error is
+    uncontrolled, the score accuracy :math:`\varepsilon` elsewhere (as :math:`\varepsilon /
+    \sigma_t` at time :math:`t`), the discretisation of :math:`N` steps of the early-stopped
+    schedule, and starting from :math:`\mathcal N(0, I_d)` in place of :math:`q_T`.
+
+    Args:
+        delta: quantile mass in (0, 1).
+        eps: scaled score accuracy, :math:`\ge 0`.
+        d: dimension, :math:`\ge 1`.
+        N: number of sampler steps, :math:`\ge 1`.
+        T: horizon, :math:`> 0`.
+        gamma: early-stopping time in (0, 1).
+        m_2: the data scale :math:`m_2 = \sqrt{\mathbb E\|x_0\|^2}` (not squared), :math:`\ge 0`.
+        c_delta, c_eps, c_disc, c_init: the constants, each :math:`\ge 0`.
+        terms: also return the four terms.
+
+    Returns:
+        The sum, a Python float; with ``terms=True`` a pair ``(total, parts)`` where ``parts``
+        is a dict with keys ``"delta"``, ``"eps"``, ``"disc"``, ``"init"``.
+
+    Used in: chapter 4, "The quantile error costs no accuracy in the sampler".
+    """
+    delta = check_open_unit(delta, "delta")
+    gamma = check_open_unit(gamma, "gamma")
+    values = {"eps": eps, "m_2": m_2, "c_delta": c_delta, "c_eps": c_eps}
+    values.update(c_disc=c_disc, c_init=c_init)
+    values = {name: check_nonnegative(value, name) for name, value in values.items()}
+    d = as_int(d, "d", minimum=1)
+    N = as_int(N, "N", minimum=1)
+    T = check_positive(T, "T")
+    length = T + math.log(1.0 / gamma)  # T + log(1/gamma), the schedule's length
+    parts = {
+        "delta": values["c_delta"] * delta,
+        "eps": values["c_eps"] * values["eps"] * math.sqrt(length),
+        "disc": values["c_disc"] * math.sqrt(d / N) * length,
+        "init": values["c_init"] * (math.sqrt(d) + values["m_2"]) * math.exp(-T),
+    }
+    total = sum(parts.values())
+    return (total, parts) if terms else total
 
 
 def steps_needed(d, eps, delta, gamma, m_2=1.0, *, c=1.0, log=False) -> float:
@@ -139,10 +182,10 @@ def steps_needed(d, eps, delta, gamma, m_2=1.0, *, c=1.0, log=False) -> float:
 
     Used in: chapter 6, "Where each factor comes from" and the eps-exponent caution.
     """
-    d = _at_least_one(d, "d")
-    eps, delta = _open_unit(eps, "eps"), _open_unit(delta, "delta")
-    gamma = _open_unit(gamma, "gamma")
-    m_2, c = _positive(m_2, "m_2"), _positive(c, "c")
+    d = check_at_least(d, "d", 1)
+    eps, delta = check_open_unit(eps, "eps"), check_open_unit(delta, "delta")
+    gamma = check_open_unit(gamma, "gamma")
+    m_2, c = check_positive(m_2, "m_2"), check_positive(c, "c")
     T = max(1.0, math.log((math.sqrt(d) + m_2) / (eps + delta)))
     log_n = (
         math.log(c)
@@ -187,11 +230,11 @@ def samples_needed_per_time(
     Used in: chapter 5, "From finite classes to networks"; chapter 6, "Where each factor comes
     from".
     """
-    d, P, D = _at_least_one(d, "d"), _at_least_one(P, "P"), _at_least_one(D, "D")
-    Theta, eps = _theta(Theta), _open_unit(eps, "eps")
-    delta_score = _open_unit(delta_score, "delta_score")
-    delta_train = _open_unit(delta_train, "delta_train")
-    m_2, c = _positive(m_2, "m_2"), _positive(c, "c")
+    d, P, D = check_at_least(d, "d", 1), check_at_least(P, "P", 1), check_at_least(D, "D", 1)
+    Theta, eps = _theta(Theta), check_open_unit(eps, "eps")
+    delta_score = check_open_unit(delta_score, "delta_score")
+    delta_train = check_open_unit(delta_train, "delta_train")
+    m_2, c = check_positive(m_2, "m_2"), check_positive(c, "c")
     log_m = (
         math.log(c)
         + math.log(d + math.log(1 / delta_train))
@@ -233,10 +276,10 @@ def samples_needed_gppx(d, P, D, Theta, eps, gamma, eps_exponent=3, *, c=1.0, lo
 
     Used in: chapter 6, the bound comparison figures and the scaling plot.
     """
-    d, P, D = _at_least_one(d, "d"), _at_least_one(P, "P"), _at_least_one(D, "D")
-    Theta, eps = _theta(Theta), _open_unit(eps, "eps")
-    gamma = _open_unit(gamma, "gamma")
-    a, c = _positive(eps_exponent, "eps_exponent"), _positive(c, "c")
+    d, P, D = check_at_least(d, "d", 1), check_at_least(P, "P", 1), check_at_least(D, "D", 1)
+    Theta, eps = _theta(Theta), check_open_unit(eps, "eps")
+    gamma = check_open_unit(gamma, "gamma")
+    a, c = check_positive(eps_exponent, "eps_exponent"), check_positive(c, "c")
     log_m = (
         math.log(c)
         + 2 * math.log(d)
@@ -277,9 +320,9 @@ def samples_needed_bmr(d, P, D, Theta, eps, gamma, *, c=1.0, log=False) -> float
 
     Used in: chapter 6, the bound comparison figures and the scaling plot.
     """
-    d, P, D = _at_least_one(d, "d"), _at_least_one(P, "P"), _at_least_one(D, "D")
-    Theta, eps = _theta(Theta), _open_unit(eps, "eps")
-    gamma, c = _open_unit(gamma, "gamma"), _positive(c, "c")
+    d, P, D = check_at_least(d, "d", 1), check_at_least(P, "P", 1), check_at_least(D, "D", 1)
+    Theta, eps = _theta(Theta), check_open_unit(eps, "eps")
+    gamma, c = check_open_unit(gamma, "gamma"), check_positive(c, "c")
     log_m = (
         math.log(c)
         + 2.5 * math.log(d)
@@ -327,8 +370,8 @@ def samples_needed_composed(
 
     Used in: chapter 6, the eps-exponent caution.
     """
-    gamma, eps = _open_unit(gamma, "gamma"), _open_unit(eps, "eps")
-    c = _positive(c, "c")
+    gamma, eps = check_open_unit(gamma, "gamma"), check_open_unit(eps, "eps")
+    c = check_positive(c, "c")
     eps_step = eps / math.sqrt(max(1.0, math.log(1 / gamma)))
     log_n = steps_needed(d, eps_step, eps, gamma, m_2, log=True)
     log_per_time = samples_needed_per_time(
@@ -360,7 +403,7 @@ def crossover_inverse_gamma(
 
     Used in: chapter 6, the bound comparison.
     """
-    tol = _positive(tol, "tol")
+    tol = check_positive(tol, "tol")
 
     def gap(x: float) -> float:
         gamma = math.exp(-x)
@@ -416,9 +459,9 @@ def steps_for_discretisation(d, eps, gamma, m_2=1.0, *, c=1.0, log=False) -> flo
 
     Used in: the theorem chapter, "The statements" (the caution on Theorem C.2).
     """
-    d, eps = _at_least_one(d, "d"), _open_unit(eps, "eps")
-    gamma = _open_unit(gamma, "gamma")
-    m_2, c = _positive(m_2, "m_2"), _positive(c, "c")
+    d, eps = check_at_least(d, "d", 1), check_open_unit(eps, "eps")
+    gamma = check_open_unit(gamma, "gamma")
+    m_2, c = check_positive(m_2, "m_2"), check_positive(c, "c")
     T = max(1.0, math.log((math.sqrt(d) + m_2) / eps))
     log_n = math.log(c) + math.log(d) + 2 * math.log(T + math.log(1 / gamma)) - 2 * math.log(eps)
     return _out(log_n, log)
@@ -463,15 +506,15 @@ def a2_approximation_level(
 
     Used in: the theorem chapter, "The statements" (the caution on Theorem C.2).
     """
-    d, eps = _at_least_one(d, "d"), _open_unit(eps, "eps")
-    delta_train = _open_unit(delta_train, "delta_train")
-    gamma = _open_unit(gamma, "gamma")
-    sigma_t, m_2 = _positive(sigma_t, "sigma_t"), _positive(m_2, "m_2")
-    c = _positive(c, "c")
+    d, eps = check_at_least(d, "d", 1), check_open_unit(eps, "eps")
+    delta_train = check_open_unit(delta_train, "delta_train")
+    gamma = check_open_unit(gamma, "gamma")
+    sigma_t, m_2 = check_positive(sigma_t, "sigma_t"), check_positive(m_2, "m_2")
+    c = check_positive(c, "c")
     if n_steps is None:
         log_n = steps_for_discretisation(d, eps, gamma, m_2, log=True)
     else:
-        log_n = math.log(_at_least_one(n_steps, "n_steps"))
+        log_n = math.log(check_at_least(n_steps, "n_steps", 1))
     log_level = (
         math.log(delta_train)
         + 3 * math.log(eps)

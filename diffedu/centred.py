@@ -17,33 +17,22 @@ what is known about :math:`\xi`:
 
 from __future__ import annotations
 
-import math
-
 import torch
 from scipy.stats import binom, norm
 
-from ._validation import as_float, as_int, as_tensor, check_open_unit, check_points, check_time
+from ._validation import (
+    as_float,
+    as_int,
+    as_tensor,
+    as_unit_vector,
+    check_mixture,
+    check_open_unit,
+    check_points,
+    check_time,
+)
 from .forward import ou_sigma
-from .targets import GaussianMixture
 
 # ----- the noise and its conditional law -----------------------------------------------------
-
-
-def _check_target(target) -> GaussianMixture:
-    if not isinstance(target, GaussianMixture):
-        raise TypeError(f"target must be a GaussianMixture; got {type(target).__name__}")
-    return target
-
-
-def _direction(direction, d: int, device) -> torch.Tensor:
-    """The unit vector v, shape ``(d,)``; default :math:`(1, \\dots, 1)/\\sqrt d`."""
-    if direction is None:
-        return torch.full((d,), 1.0 / math.sqrt(d), dtype=torch.float64, device=device)
-    v = as_tensor(direction, "direction", dtype=torch.float64, device=device).reshape(-1)
-    norm_v = float(torch.linalg.vector_norm(v))
-    if v.numel() != d or not norm_v > 0.0:
-        raise ValueError(f"direction must be a non-zero vector of length {d}; got {tuple(v.shape)}")
-    return v / norm_v
 
 
 def centred_noise(target, t, x_t, z, direction=None) -> torch.Tensor:
@@ -68,7 +57,7 @@ def centred_noise(target, t, x_t, z, direction=None) -> torch.Tensor:
 
     Used in: chapter 5, "The loss, centred".
     """
-    target = _check_target(target)
+    target = check_mixture(target)
     t = check_time(t, positive=True)
     x_t = as_tensor(x_t, "x_t", dtype=torch.float64)
     z = as_tensor(z, "z", dtype=torch.float64, device=x_t.device)
@@ -78,7 +67,7 @@ def centred_noise(target, t, x_t, z, direction=None) -> torch.Tensor:
             f"got {tuple(x_t.shape)} and {tuple(z.shape)}"
         )
     sigma_t = float(ou_sigma(t))
-    v = _direction(direction, target.dim, x_t.device)
+    v = as_unit_vector(direction, target.dim, x_t.device)
     flat = x_t.reshape(-1, target.dim)
     scaled = sigma_t * target.score(flat, t) + z.reshape(-1, target.dim) / sigma_t
     return (scaled @ v).reshape(x_t.shape[:-1])
@@ -137,7 +126,7 @@ def conditional_noise_covariance(target, x, t) -> torch.Tensor:
 
     Used in: chapter 5, "The loss, centred" and "Learning D^delta does not depend on sigma_t".
     """
-    target = _check_target(target)
+    target = check_mixture(target)
     t = check_time(t, positive=True)
     x = check_points(x, "x", target.dim).to(torch.float64)
     q_t = target.noised(t)

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import torch
 
+from .loss import dsm_loss
 from .targets import GaussianMixture
 
 
@@ -143,8 +144,6 @@ def check_dsm_loss(loss_fn: Callable) -> bool:
 
     Used in: chapter 2, exercise "The denoising loss in code".
     """
-    from .train import dsm_loss  # imported here: this check alone needs the training module
-
     _require_callable(loss_fn, "loss_fn")
     g = torch.Generator().manual_seed(2)
     for sigma_t, d in ((0.05, 1), (0.6, 2)):

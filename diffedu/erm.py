@@ -14,8 +14,8 @@ from typing import NamedTuple
 
 import torch
 
-from ._validation import as_float, as_tensor, check_finite, check_positive
-from .train import dsm_loss
+from ._validation import as_tensor, check_finite, check_nonnegative, check_positive
+from .loss import dsm_loss
 
 # ----- Algorithm 1 for a finite class -------------------------------------------------------
 
@@ -56,6 +56,7 @@ def erm_select(
     x_t,
     z,
     sigma_t,
+    *,
     generator: torch.Generator | None = None,
     rtol=0.0,
 ) -> ERMResult:
@@ -95,9 +96,7 @@ def erm_select(
     if z.shape != x_t.shape:
         raise ValueError(f"z must have the shape of x_t {tuple(x_t.shape)}; got {tuple(z.shape)}")
     sigma_t = check_positive(sigma_t, "sigma_t")
-    rtol = as_float(rtol, "rtol")
-    if rtol < 0.0:
-        raise ValueError(f"rtol must be >= 0; got {rtol!r}")
+    rtol = check_nonnegative(rtol, "rtol")
     values = _evaluate_candidates(candidates, x_t).to(x_t.device)
     if values.ndim != 4 or values.shape[1:] != x_t.shape:
         raise ValueError(

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import torch
 
-from ._validation import append_dims, as_tensor, check_finite
+from ._validation import append_dims, as_tensor, check_finite, check_nonnegative_entries
 
 
 def _times(t, name: str = "t") -> torch.Tensor:
@@ -24,9 +24,7 @@ def _times(t, name: str = "t") -> torch.Tensor:
     elif not t.is_floating_point():
         t = as_tensor(t, name).to(torch.float64)
     check_finite(t, name)
-    if bool((t < 0).any()):
-        raise ValueError(f"{name} must be >= 0; got min {float(t.min())!r}")
-    return t
+    return check_nonnegative_entries(t, name)
 
 
 def ou_alpha(t) -> torch.Tensor:
@@ -62,7 +60,7 @@ def ou_sigma(t) -> torch.Tensor:
     return torch.sqrt(-torch.expm1(-2.0 * t))
 
 
-def add_noise(x_0: torch.Tensor, t, generator: torch.Generator | None = None):
+def add_noise(x_0: torch.Tensor, t, *, generator: torch.Generator | None = None):
     r"""Draw :math:`x_t = e^{-t} x_0 + z` with :math:`z \sim \mathcal N(0, \sigma_t^2 I_d)`.
 
     This is the paper's convention: ``z`` is the added noise itself, with variance

@@ -25,8 +25,10 @@ import torch
 
 from ._validation import as_float, as_int, as_tensor, check_finite, check_open_unit, check_positive
 from .targets import GaussianMixture
+from .utils import draw_device
 
 _LOG_2PI = math.log(2.0 * math.pi)
+_MINUS_LOG_2 = -math.log(2.0)  # where log(1 - e^x) switches formula
 # Below this, exp(log_eta) is subnormal or zero: no GaussianMixture can hold the weight.
 _LOG_TINY = math.log(np.finfo(np.float64).tiny)
 # Quadrature spacing for Lemma 4.1, in units of sigma: it resolves sigma and, where it falls
@@ -235,7 +237,7 @@ class Lemma41Pair:
         k = min(int(torch.searchsorted(mass, delta, right=True)), len(order) - 1)
         return float(self.log_score_gap(x[order[k]]))
 
-    def training_pairs(self, trials, m, truth=1, generator=None):
+    def training_pairs(self, trials, m, truth=1, *, generator=None):
         r"""Draw ``trials`` training sets for Algorithm 1 from :math:`p_1` or :math:`p_2`.
 
         Each point is :math:`x_i = y_i + z_i` with :math:`y_i = \mp R` with probability
@@ -245,7 +247,8 @@ class Lemma41Pair:
             trials: number of independent training sets.
             m: points per training set.
             truth: 1 (far component at :math:`-R`) or 2 (at :math:`+R`).
-            generator: optional ``torch.Generator``; the draws are made on its device.
+            generator: optional ``torch.Generator``; the draws are made on its device, or on
+                the CPU when ``None`` (:func:`.draw_device`).
 
         Returns:
             ``(x_t, z, far)``: ``x_t`` and ``z`` of shape ``(trials, m, 1)``, float64, and the
@@ -257,7 +260,7 @@ class Lemma41Pair:
         m = as_int(m, "m", minimum=1)
         if truth not in (1, 2):
             raise ValueError(f"truth must be 1 or 2; got {truth!r}")
-        device = generator.device if generator is not None else torch.device("cpu")
+        device = draw_device(generator)
         shape = (trials, m)
         far = torch.rand(shape, generator=generator, device=device, dtype=torch.float64) < self.eta
         z = self.sigma * torch.randn(
@@ -271,8 +274,14 @@ class Lemma41Pair:
 
 
 def _log_one_minus_exp(log_p: float) -> float:
-    """log(1 - e^log_p) for log_p < 0, accurate at both ends."""
-    return math.log(-math.expm1(log_p)) if log_p > -0.693 else math.log1p(-math.exp(log_p))
+    """log(1 - e^log_p) for log_p < 0, accurate at both ends.
+
+    Above -log 2 the difference 1 - e^log_p is computed by expm1, below it by log1p: each
+    keeps full relative accuracy on its side of the switch (Maechler, 2012).
+    """
+    if log_p > _MINUS_LOG_2:
+        return math.log(-math.expm1(log_p))
+    return math.log1p(-math.exp(log_p))
 
 
 class Lemma42Mixture:
@@ -480,7 +489,7 @@ class Lemma42Mixture:
         log_tail = float(scipy.special.log_ndtr(-self.switch_point / self.sigma))
         return -math.expm1(m * _log_one_minus_exp(log_tail))
 
-    def sample_true(self, trials, m, generator=None) -> torch.Tensor:
+    def sample_true(self, trials, m, *, generator=None) -> torch.Tensor:
         r"""Draw ``trials`` sets of ``m`` points from :math:`p^* = \mathcal N(0, \sigma^2)`.
 
         Returns:
@@ -490,7 +499,7 @@ class Lemma42Mixture:
         """
         trials = as_int(trials, "trials", minimum=1)
         m = as_int(m, "m", minimum=1)
-        device = generator.device if generator is not None else torch.device("cpu")
+        device = draw_device(generator)
         return self.sigma * torch.randn(
             trials, m, generator=generator, device=device, dtype=torch.float64
         )

@@ -38,8 +38,16 @@ from typing import NamedTuple
 
 import torch
 
-from ._validation import as_float, as_int, as_tensor, check_open_unit, check_time
-from .centred import _check_target, _direction, centred_noise
+from ._validation import (
+    as_float,
+    as_int,
+    as_tensor,
+    as_unit_vector,
+    check_mixture,
+    check_open_unit,
+    check_time,
+)
+from .centred import centred_noise
 from .forward import ou_alpha, ou_sigma
 from .quantile import Interval
 from .targets import GaussianMixture
@@ -68,7 +76,7 @@ def cells_with_mass(target, t, masses, start=0.0) -> tuple[Interval, ...]:
 
     Used in: chapter 5, "ERM over a finite class, measured".
     """
-    target = _check_target(target)
+    target = check_mixture(target)
     t = check_time(t)
     masses = [as_float(p, "masses") for p in masses]
     start = as_float(start, "start")
@@ -167,7 +175,7 @@ def cell_statistics(
 
     Used in: chapter 5, every experiment.
     """
-    target = _check_target(target)
+    target = check_mixture(target)
     t = check_time(t, positive=True)
     if not cells or not all(isinstance(c, Interval) for c in cells):
         raise TypeError(f"cells must be a non-empty sequence of Interval; got {cells!r}")
@@ -179,7 +187,7 @@ def cell_statistics(
     device = generator.device if generator is not None else torch.device("cpu")
     d, n_cells, n_m, m_max = target.dim, len(cells), m_grid.numel(), int(m_grid[-1])
     sigma_t, alpha_t = float(ou_sigma(t)), float(ou_alpha(t))
-    v = _direction(direction, d, device)
+    v = as_unit_vector(direction, d, device)
     # Segment of each point: the first grid size that includes it.
     segment = torch.searchsorted(m_grid.to(device), torch.arange(m_max, device=device), right=True)
     counts = torch.zeros(trials, n_m * (n_cells + 1), dtype=torch.float64, device=device)

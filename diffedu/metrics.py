@@ -21,29 +21,18 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from ._validation import as_float, as_int, as_tensor, check_finite, check_open_unit
+from ._validation import (
+    as_1d,
+    as_float,
+    as_int,
+    as_score_pair,
+    as_tensor,
+    check_finite,
+    check_mixture_1d,
+    check_open_unit,
+)
 from .forward import ou_sigma
 from .targets import GaussianMixture
-
-
-def _score_pair(score_hat, score) -> tuple[torch.Tensor, torch.Tensor]:
-    score_hat = check_finite(as_tensor(score_hat, "score_hat"), "score_hat")
-    score = check_finite(as_tensor(score, "score"), "score")
-    if score_hat.ndim == 1:
-        score_hat = score_hat[:, None]
-    if score.ndim == 1:
-        score = score[:, None]
-    if score_hat.ndim != 2 or score_hat.shape[0] == 0:
-        raise ValueError(
-            f"score_hat must have shape (n, d) with n >= 1; got {tuple(score_hat.shape)}"
-        )
-    if score.shape != score_hat.shape:
-        raise ValueError(
-            f"score must have the shape of score_hat {tuple(score_hat.shape)}; "
-            f"got {tuple(score.shape)}"
-        )
-    score = score.to(device=score_hat.device)
-    return score_hat.to(torch.float64), score.to(torch.float64)
 
 
 def l2_score_error(score_hat, score) -> float:
@@ -61,7 +50,7 @@ def l2_score_error(score_hat, score) -> float:
 
     Used in: chapter 2, "Measuring a learned score"; chapters 3 to 5.
     """
-    score_hat, score = _score_pair(score_hat, score)
+    score_hat, score = as_score_pair(score_hat, score)
     return float(((score_hat - score) ** 2).sum(-1).mean())
 
 
@@ -93,30 +82,13 @@ def quantile_score_error(score_hat, score, delta) -> float:
     Used in: chapter 2, "Measuring a learned score"; chapter 4, "The quantile score error".
     """
     delta = check_open_unit(delta, "delta")
-    score_hat, score = _score_pair(score_hat, score)
+    score_hat, score = as_score_pair(score_hat, score)
     errors = torch.linalg.vector_norm(score_hat - score, dim=-1)
     index = _quantile_index(errors.shape[0], delta)
     return float(torch.sort(errors).values[index])
 
 
 # ----- one-dimensional distances ------------------------------------------------------------
-
-
-def _samples_1d(x, name: str) -> torch.Tensor:
-    x = as_tensor(x, name)
-    if x.ndim == 2 and x.shape[1] == 1:
-        x = x[:, 0]
-    if x.ndim != 1 or x.shape[0] == 0:
-        raise ValueError(f"{name} must have shape (n,) or (n, 1) with n >= 1; got {tuple(x.shape)}")
-    return check_finite(x.to(torch.float64), name).cpu()
-
-
-def _check_target_1d(target, name: str = "target") -> GaussianMixture:
-    if not isinstance(target, GaussianMixture):
-        raise TypeError(f"{name} must be a GaussianMixture; got {type(target).__name__}")
-    if target.dim != 1:
-        raise ValueError(f"{name} must be one-dimensional; got dim={target.dim}")
-    return target
 
 
 def tv_distance_1d(samples, target, n_bins=None) -> float:
@@ -147,11 +119,11 @@ def tv_distance_1d(samples, target, n_bins=None) -> float:
 
     Used in: chapter 1, "Measuring the sampler"; chapters 2, 4 and 5.
     """
-    x = _samples_1d(samples, "samples")
+    x = as_1d(samples, "samples").cpu()
     n = x.shape[0]
     n_bins = as_int(_default_bins(n) if n_bins is None else n_bins, "n_bins", minimum=2)
     if isinstance(target, GaussianMixture):
-        _check_target_1d(target)
+        check_mixture_1d(target)
         u = torch.arange(1, n_bins, dtype=torch.float64) / n_bins
         edges = target.icdf(u)
         counts = torch.bincount(torch.searchsorted(edges, x), minlength=n_bins)
@@ -234,10 +206,10 @@ def wasserstein2_1d(a, b) -> float:
 
     Used in: chapter 1, "Measuring the sampler"; chapters 2 and 5.
     """
-    a = torch.sort(_samples_1d(a, "a")).values
+    a = torch.sort(as_1d(a, "a").cpu()).values
     if isinstance(b, GaussianMixture):
-        return _w2_to_mixture(a, _check_target_1d(b, "b"))
-    b = torch.sort(_samples_1d(b, "b")).values
+        return _w2_to_mixture(a, check_mixture_1d(b, "b"))
+    b = torch.sort(as_1d(b, "b").cpu()).values
     if a.shape == b.shape:
         return float(((a - b) ** 2).mean().sqrt())
     n, m = a.shape[0], b.shape[0]
@@ -260,7 +232,7 @@ def wasserstein2_1d(a, b) -> float:
 
 def _w2_to_mixture(a: torch.Tensor, target: GaussianMixture) -> float:
     n = a.shape[0]
-    w, mu, sd = (v.cpu() for v in target._scales_1d(0.0, torch.device("cpu")))
+    w, mu, sd = target.components_1d(0.0, "cpu")
     inner = target.icdf(torch.arange(1, n, dtype=torch.float64) / n)
     # Partial first moments M(y) = E[X 1{X <= y}] at the quantile breakpoints.
     z = (inner[:, None] - mu[None]) / sd[None]
@@ -342,8 +314,8 @@ def tv_distance_mixtures_1d(p, q, *, lo=-12.0, hi=12.0, n_points=4801) -> float:
 
     Used in: chapter 1, "The forward process" and "A longer horizon".
     """
-    p = _check_target_1d(p, "p")
-    q = _check_target_1d(q, "q")
+    p = check_mixture_1d(p, "p")
+    q = check_mixture_1d(q, "q")
     lo = as_float(lo, "lo")
     hi = as_float(hi, "hi")
     if not hi > lo:
@@ -468,7 +440,7 @@ def score_error_profile(
             dd[k] = c_k * quantile_score_error(score_hat, score, delta)
             continue
         w = _probabilities(weights[k], x.shape[0], f"weights[{k}]")
-        score_hat, score = _score_pair(score_hat, score)
+        score_hat, score = as_score_pair(score_hat, score)
         errors = torch.linalg.vector_norm(score_hat - score, dim=-1).to(torch.float64).cpu()
         l2[k] = c_k**2 * float((w * errors**2).sum())
         dd[k] = c_k * _weighted_quantile_error(errors, w, delta)

@@ -2,7 +2,9 @@ r"""Score networks: a time-conditioned MLP and a batched ensemble of per-time ML
 
 Both predict the unit-variance noise and are preconditioned as described in
 :mod:`diffedu.precondition`; the output layer starts at zero, so an untrained network is the
-exact score of the Gaussian with the data's second moment.
+exact score of the Gaussian with the data's second moment. The MLP itself (one definition,
+with the buffered inference path and the trainer's hand-written backward) is in the private
+``diffedu._fastmlp``.
 """
 
 from __future__ import annotations
@@ -11,96 +13,37 @@ import math
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 
-from ._validation import as_float, as_int, as_tensor
+from ._fastmlp import Scratch, mlp
+from ._validation import (
+    as_float,
+    as_float64,
+    as_generator,
+    as_int,
+    as_tensor,
+    check_positive,
+    check_positive_entries,
+)
 from .forward import ou_sigma
-from .precondition import _as_float64, _coefficients, eps_to_score, preconditioning
-from .utils import default_device
-
-
-def check_grid(ts, name: str = "ts") -> torch.Tensor:
-    """Validate a training grid: 1-D, non-empty, finite, > 0 and strictly decreasing.
-
-    Returns ``ts`` as a float64 CPU tensor; ``ts[0]`` is the largest time.
-    """
-    ts = _as_float64(ts, name)
-    if ts.ndim == 0:
-        ts = ts[None]
-    if ts.ndim != 1 or ts.numel() == 0:
-        raise ValueError(f"{name} must be a non-empty 1-D tensor of times; got {tuple(ts.shape)}")
-    if bool((ts <= 0).any()):
-        raise ValueError(f"{name} must be > 0 (sigma_t = 0 at t = 0); got min {float(ts.min())!r}")
-    if bool((ts[1:] >= ts[:-1]).any()):
-        raise ValueError(
-            f"{name} must be strictly decreasing (ts[0] = T, ..., ts[-1] = gamma); "
-            f"got {ts.tolist()[:8]}{' ...' if ts.numel() > 8 else ''}"
-        )
-    return ts.cpu()
+from .precondition import eps_to_score, preconditioning, preconditioning_at
+from .schedules import check_schedule
+from .utils import default_device, draw_device
 
 
 def _uniform(shape, fan_in: int, generator, device, dtype) -> nn.Parameter:
     """Weights drawn from U(-1/sqrt(fan_in), 1/sqrt(fan_in)) with ``generator``, then moved."""
-    where = generator.device if generator is not None else torch.device("cpu")
+    where = draw_device(generator)
     bound = 1.0 / math.sqrt(fan_in)
     w = torch.rand(shape, generator=generator, device=where, dtype=dtype)
     return nn.Parameter(w.mul_(2.0 * bound).sub_(bound).to(device))
-
-
-def _generator(generator) -> torch.Generator | None:
-    """An int seed becomes a CPU generator; a generator or None passes through."""
-    if generator is None or isinstance(generator, torch.Generator):
-        return generator
-    seed = as_int(generator, "generator", minimum=0)
-    return torch.Generator().manual_seed(seed)
 
 
 def _check_arch(dim, hidden, depth, m2_per_dim):
     dim = as_int(dim, "dim", minimum=1)
     hidden = as_int(hidden, "hidden", minimum=1)
     depth = as_int(depth, "depth", minimum=1)
-    m2_per_dim = as_float(m2_per_dim, "m2_per_dim")
-    if m2_per_dim <= 0:
-        raise ValueError(f"m2_per_dim must be > 0; got {m2_per_dim!r}")
+    m2_per_dim = check_positive(m2_per_dim, "m2_per_dim")
     return dim, hidden, depth, m2_per_dim
-
-
-def _mlp(weights, biases, h: torch.Tensor) -> torch.Tensor:
-    """SiLU MLP with (fan_in, fan_out) weights: ``h -> silu(h W_1 + b_1) -> ... -> h W + b``."""
-    for w, b in zip(weights[:-1], biases[:-1], strict=True):
-        h = F.silu(torch.addmm(b, h, w))
-    return torch.addmm(biases[-1], h, weights[-1])
-
-
-class _Scratch:
-    """Inference-only MLP evaluation in row chunks that reuse two buffers.
-
-    Same result as :func:`_mlp`. On the CPU it avoids allocating (and page-faulting) fresh
-    activations at every sampler step and keeps each 2048-row chunk's activations in cache.
-    """
-
-    rows = 2048
-
-    def __init__(self):
-        self.buffers: dict = {}
-
-    def apply(self, weights, biases, x: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
-        out = x.new_empty(x.shape[0], weights[-1].shape[1])
-        rows = self.rows if x.device.type == "cpu" else max(x.shape[0], 1)  # GPUs like one chunk
-        key = (min(x.shape[0], rows), weights[0].shape[1], x.device, x.dtype)
-        if key not in self.buffers:
-            self.buffers = {key: (x.new_empty(key[:2]), x.new_empty(key[:2]))}
-        a, h = self.buffers[key]
-        for x_c, out_c in zip(x.split(rows), out.split(rows), strict=True):
-            a_c, h_c = a[: x_c.shape[0]], h[: x_c.shape[0]]
-            torch.addmm(biases[0], x_c, weights[0], alpha=scale, out=a_c)
-            for w, b in zip(weights[1:], biases[1:], strict=True):
-                torch.ops.aten.silu.out(a_c, out=h_c)
-                if w is weights[-1]:
-                    torch.addmm(b, h_c, w, out=out_c)
-                else:
-                    torch.addmm(b, h_c, w, out=a_c)
-        return out
 
 
 class TimeMLP(nn.Module):
@@ -134,6 +77,7 @@ class TimeMLP(nn.Module):
         depth=3,
         emb_dim=32,
         m2_per_dim=1.0,
+        *,
         generator=None,
         device=None,
         dtype=torch.float32,
@@ -144,7 +88,7 @@ class TimeMLP(nn.Module):
         if emb_dim % 2:
             raise ValueError(f"emb_dim must be even; got {emb_dim}")
         device = default_device() if device is None else torch.device(device)
-        g = _generator(generator)
+        g = as_generator(generator)
         self.dim, self.hidden, self.depth, self.emb_dim = dim, hidden, depth, emb_dim
         self.m2_per_dim = m2_per_dim
         # First layer acts on [c_in x ; e(t)]: rows 0..dim-1 for x, the rest for the embedding.
@@ -169,12 +113,12 @@ class TimeMLP(nn.Module):
 
     def raw(self, inputs: torch.Tensor) -> torch.Tensor:
         """The raw network :math:`F` on ``inputs`` ``(n, dim + emb_dim)`` = ``[c_in x; e(t)]``."""
-        return _mlp(list(self.weights), list(self.biases), inputs)
+        return mlp(list(self.weights), list(self.biases), inputs)
 
     def _member(self, t: float):
         """The network at one time as a plain MLP on ``c_in x``: the embedding folds into the
         first bias, :math:`b_1 + W_1^{(e)} e(t)`. Returns (weights, biases, coefficients)."""
-        coef = _coefficients(t, self.m2_per_dim)
+        coef = preconditioning_at(t, self.m2_per_dim)
         log_t = torch.tensor([coef[6]], dtype=torch.float64, device=self.freqs.device)
         w, b = list(self.weights), list(self.biases)  # plain lists: slicing a ParameterList is slow
         first_bias = torch.addmm(b[0], self.embed(log_t), w[0][self.dim :])[0]
@@ -190,13 +134,11 @@ class TimeMLP(nn.Module):
         Returns:
             Tensor of shape ``(n, dim)``.
         """
-        times = _as_float64(t, "t")
-        if bool((times <= 0).any()):
-            raise ValueError(f"t must be > 0; got min {float(times.min())!r}")
+        times = check_positive_entries(as_float64(t, "t"), "t")
         if times.ndim == 0 or times.numel() == 1:
             weights, biases, coef = self._member(float(times))
             c_in, c_skip, c_out = coef[2:5]
-            return c_skip * x_t + c_out * _mlp(weights, biases, c_in * x_t)
+            return c_skip * x_t + c_out * mlp(weights, biases, c_in * x_t)
         if times.shape != (x_t.shape[0],):
             raise ValueError(
                 f"t must be a scalar or have shape ({x_t.shape[0]},); got {tuple(times.shape)}"
@@ -207,7 +149,7 @@ class TimeMLP(nn.Module):
 
     def score(self, x_t: torch.Tensor, t) -> torch.Tensor:
         r"""Score estimate :math:`\widehat s_t = -\widehat\varepsilon_t/\sigma_t`, ``(n, dim)``."""
-        sigma_t = ou_sigma(_as_float64(t, "t")).reshape(-1)
+        sigma_t = ou_sigma(as_float64(t, "t")).reshape(-1)
         return eps_to_score(self(x_t, t), sigma_t)
 
 
@@ -246,15 +188,16 @@ class EnsembleMLP(nn.Module):
         hidden=64,
         depth=3,
         m2_per_dim=1.0,
+        *,
         generator=None,
         device=None,
         dtype=torch.float32,
     ):
         super().__init__()
         dim, hidden, depth, m2_per_dim = _check_arch(dim, hidden, depth, m2_per_dim)
-        self.ts = check_grid(ts)
+        self.ts = check_schedule(ts, min_times=1, positive=True)
         device = default_device() if device is None else torch.device(device)
-        g = _generator(generator)
+        g = as_generator(generator)
         self.dim, self.hidden, self.depth, self.m2_per_dim = dim, hidden, depth, m2_per_dim
         self.n_nets = n = self.ts.numel()
         self._grid = self.ts.tolist()
@@ -272,10 +215,7 @@ class EnsembleMLP(nn.Module):
 
     def raw(self, inputs: torch.Tensor) -> torch.Tensor:
         """All raw networks at once: ``inputs`` ``(N, n, dim)`` -> ``(N, n, dim)``."""
-        h = inputs
-        for k in range(self.depth):
-            h = F.silu(torch.baddbmm(self.biases[k], h, self.weights[k]))
-        return torch.baddbmm(self.biases[-1], h, self.weights[-1])
+        return mlp(list(self.weights), list(self.biases), inputs)
 
     def forward(self, x_t: torch.Tensor) -> torch.Tensor:
         r"""Noise predictions of every member on its own points.
@@ -327,13 +267,13 @@ class EnsembleMLP(nn.Module):
         """
         weights, biases, coef = self._member(t)
         sigma_t, c_in, c_skip, c_out = coef[1:5]
-        eps_hat = c_skip * x_t + c_out * _mlp(weights, biases, c_in * x_t)
+        eps_hat = c_skip * x_t + c_out * mlp(weights, biases, c_in * x_t)
         return eps_to_score(eps_hat, sigma_t)
 
     def _member(self, t):
         """Member ``k = member(t)`` as a plain MLP: (weights, biases, coefficient row)."""
         k = self.member(t)
-        coef = _coefficients(self._grid[k], self.m2_per_dim)
+        coef = preconditioning_at(self._grid[k], self.m2_per_dim)
         return [w[k] for w in self.weights], [b[k, 0] for b in self.biases], coef
 
 
@@ -358,15 +298,13 @@ class LearnedScore:
                 f"model must be a TimeMLP or an EnsembleMLP; got {type(model).__name__}"
             )
         self.model = model
-        self._scratch = _Scratch()
+        self._scratch = Scratch()
 
     def __call__(self, x: torch.Tensor, t) -> torch.Tensor:
         x = as_tensor(x, "x")
         if x.ndim != 2 or x.shape[1] != self.model.dim:
             raise ValueError(f"x must have shape (n, {self.model.dim}); got {tuple(x.shape)}")
-        t = as_float(t, "t")
-        if t <= 0:
-            raise ValueError(f"t must be > 0; got {t!r}")
+        t = check_positive(t, "t")
         param = self.model.weights[0]
         with torch.inference_mode():
             weights, biases, coef = self.model._member(t)

@@ -1,15 +1,21 @@
-"""The book's figure style: one colour convention and a few axis helpers.
+"""The book's page helpers: the figure style, glue for numbers, the run-time note.
 
-matplotlib is imported here and in notebooks only; the rest of the package never plots.
+One colour convention, a few axis helpers, :func:`glue` for numbers quoted in the prose and
+:func:`run_time_note` for the sentence that opens every chapter that trains. matplotlib is
+imported here and in notebooks only; the rest of the package never plots.
 """
 
 from __future__ import annotations
 
+import os
 import warnings
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
+import torch
 from matplotlib.font_manager import FontProperties
+
+from ._validation import as_int, check_nonnegative
 
 #: One colour per role, used by every chapter (the true distribution or score, an
 #: estimate such as a learned score or a bound, and samples drawn by a sampler).
@@ -51,8 +57,7 @@ def use_style() -> None:
 
 def sequence_colors(n: int) -> list:
     """``n`` colours along the book's sequential palette, for curves indexed by a parameter."""
-    if not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be a positive integer; got {n!r}")
+    n = as_int(n, "n", minimum=1)
     cmap = mpl.colors.LinearSegmentedColormap.from_list("diffedu", SEQUENCE)
     return [cmap(i / max(n - 1, 1)) for i in range(n)]
 
@@ -240,3 +245,36 @@ def glue(name: str, value, display: bool = False):
         print(f"{name} = {shown}")
         return None
     return myst_glue(name, value, display=display)
+
+
+def run_time_note(seconds, device) -> str:
+    """A sentence for a chapter's opening note: how long it ran, and on what hardware.
+
+    Args:
+        seconds: the chapter's wall-clock run time, a finite number ``>= 0``.
+        device: the device the chapter computed on (``torch.device`` or a string such as
+            ``"cpu"`` or ``"cuda"``).
+
+    Returns:
+        For example "When this page was built, the chapter ran in 31 s from its imports to its
+        last cell, on a CPU with 2 cores, using 1 torch thread."
+
+    Used in: the opening note of every chapter that trains, through ``{glue:md}``.
+    """
+    seconds = check_nonnegative(seconds, "seconds")
+    if not isinstance(device, (str, torch.device)):
+        raise TypeError(f"device must be a torch.device or a string; got {type(device).__name__}")
+    device = torch.device(device)
+    if device.type == "cuda":
+        where = f"a {torch.cuda.get_device_name(device)} GPU"
+    else:
+        threads = torch.get_num_threads()
+        cores = os.cpu_count() or 1
+        where = (
+            f"a CPU with {cores} core{'s' * (cores != 1)}, "
+            f"using {threads} torch thread{'s' * (threads != 1)}"
+        )
+    return (
+        f"When this page was built, the chapter ran in {seconds:.0f} s from its imports to its "
+        f"last cell, on {where}."
+    )

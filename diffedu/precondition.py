@@ -28,7 +28,7 @@ import math
 
 import torch
 
-from ._validation import append_dims, as_float, as_tensor, check_finite
+from ._validation import append_dims, as_float64, check_positive, check_positive_entries
 from .forward import ou_alpha, ou_sigma
 
 
@@ -69,28 +69,17 @@ def score_to_eps(score: torch.Tensor, sigma_t) -> torch.Tensor:
     return -sigma_t * score
 
 
-def _as_float64(value, name: str) -> torch.Tensor:
-    """``value`` as a finite float64 tensor; Python numbers and lists never pass through float32."""
-    if not isinstance(value, (torch.Tensor, str, bytes, bool)) and value is not None:
-        try:
-            value = torch.as_tensor(value, dtype=torch.float64)
-        except (TypeError, ValueError, RuntimeError):
-            pass  # as_tensor below raises the TypeError that names the argument
-    return check_finite(as_tensor(value, name, dtype=torch.float64), name)
-
-
 def _noise_levels(sigma_t, like: torch.Tensor, name: str = "sigma_t") -> torch.Tensor:
     """``sigma_t`` as a positive tensor on ``like``'s device, broadcastable against ``like``."""
     if not isinstance(like, torch.Tensor) or like.ndim != 2:
         shape = tuple(like.shape) if isinstance(like, torch.Tensor) else type(like).__name__
         raise ValueError(f"expected a tensor of shape (n, d); got {shape}")
-    sigma_t = _as_float64(sigma_t, name)
+    sigma_t = as_float64(sigma_t, name)
     if sigma_t.ndim > 1 or (sigma_t.ndim == 1 and sigma_t.shape[0] not in (1, like.shape[0])):
         raise ValueError(
             f"{name} must be a scalar or have shape ({like.shape[0]},); got {tuple(sigma_t.shape)}"
         )
-    if bool((sigma_t <= 0).any()):
-        raise ValueError(f"{name} must be > 0; got min {float(sigma_t.min())!r}")
+    check_positive_entries(sigma_t, name)
     sigma_t = sigma_t.to(device=like.device, dtype=like.dtype)
     return append_dims(sigma_t, 2)
 
@@ -116,12 +105,8 @@ def preconditioning(t, m2_per_dim: float) -> torch.Tensor:
 
     Used in: chapter 2, "Score networks".
     """
-    t = _as_float64(t, "t").reshape(-1)
-    if bool((t <= 0).any()):
-        raise ValueError(f"t must be > 0; got min {float(t.min())!r}")
-    v = as_float(m2_per_dim, "m2_per_dim")
-    if v <= 0:
-        raise ValueError(f"m2_per_dim must be > 0; got {v!r}")
+    t = check_positive_entries(as_float64(t, "t").reshape(-1), "t")
+    v = check_positive(m2_per_dim, "m2_per_dim")
     alpha, sigma = ou_alpha(t), ou_sigma(t)
     c_in = torch.rsqrt(alpha**2 * v + sigma**2)
     c_skip = sigma * c_in**2
@@ -131,6 +116,19 @@ def preconditioning(t, m2_per_dim: float) -> torch.Tensor:
 
 
 @functools.lru_cache(maxsize=4096)
-def _coefficients(t: float, m2_per_dim: float) -> tuple[float, ...]:
-    """One row of :func:`preconditioning` as Python floats, cached per time (sampler steps)."""
+def preconditioning_at(t: float, m2_per_dim: float) -> tuple[float, ...]:
+    r"""One row of :func:`preconditioning` as Python floats, cached per time.
+
+    A sampler evaluates a network at the same few hundred times again and again; this returns
+    the seven coefficients at one time without building a tensor after the first call.
+
+    Args:
+        t: a forward time :math:`t > 0`, a Python float.
+        m2_per_dim: :math:`v = \mathbb E\|x_0\|^2 / d > 0`, a Python float.
+
+    Returns:
+        The tuple ``(alpha_t, sigma_t, c_in, c_skip, c_out, target_x0, log t)``.
+
+    Used in: chapter 2, "Sampling with a learned score" (through :class:`.LearnedScore`).
+    """
     return tuple(preconditioning(torch.tensor([t], dtype=torch.float64), m2_per_dim)[0].tolist())

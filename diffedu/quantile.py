@@ -1,4 +1,4 @@
-r"""The quantile score error :math:`D^\delta` in depth: uncertainty, exact 1-D values, budgets.
+r"""The quantile score error :math:`D^\delta` in depth: uncertainty, exact 1-D values, set errors.
 
 - :func:`quantile_score_error_ci`: the Monte Carlo :math:`D^\delta` of
   :func:`.quantile_score_error` with a distribution-free confidence interval from order
@@ -8,7 +8,6 @@ r"""The quantile score error :math:`D^\delta` in depth: uncertainty, exact 1-D v
 - :class:`Interval`, :class:`Ball`, :func:`interval_with_mass` and :func:`perturb_score`: add
   an error of a chosen size on a region of chosen :math:`q_t`-probability, so that
   :math:`D^\delta` and the :math:`L^2` error can be set independently.
-- :func:`sampling_error_budget`: the right-hand side of the paper's Corollary B.6.
 """
 
 from __future__ import annotations
@@ -20,8 +19,17 @@ from typing import NamedTuple
 import torch
 from scipy.stats import binom
 
-from ._validation import as_float, as_int, as_tensor, check_open_unit, check_time
-from .metrics import _check_target_1d, _score_pair, quantile_score_error
+from ._validation import (
+    as_float,
+    as_int,
+    as_score_pair,
+    as_tensor,
+    check_mixture_1d,
+    check_nonnegative,
+    check_open_unit,
+    check_time,
+)
+from .metrics import quantile_score_error
 
 
 def quantile_score_error_ci(score_hat, score, delta, level=0.95) -> tuple[float, float, float]:
@@ -55,7 +63,7 @@ def quantile_score_error_ci(score_hat, score, delta, level=0.95) -> tuple[float,
     delta = check_open_unit(delta, "delta")
     level = check_open_unit(level, "level")
     estimate = quantile_score_error(score_hat, score, delta)
-    score_hat, score = _score_pair(score_hat, score)
+    score_hat, score = as_score_pair(score_hat, score)
     errors = torch.sort(torch.linalg.vector_norm(score_hat - score, dim=-1)).values
     n = errors.shape[0]
     alpha = 1.0 - level
@@ -110,14 +118,14 @@ def quantile_score_error_1d_exact(
     accuracy in the sampler".
     """
     delta = check_open_unit(delta, "delta")
-    target = _check_target_1d(target)
+    target = check_mixture_1d(target)
     t = check_time(t)
     n_grid = as_int(n_grid, "n_grid", minimum=3)
     tail = as_float(tail, "tail")
     if not 0.0 < tail <= 1e-3:
         raise ValueError(f"tail must lie in (0, 1e-3]; got {tail!r}")
     x, mass = _trapezoid_grid(target, t, tail, n_grid)
-    score_hat, score = _score_pair(score_hat_fn(x[:, None], t), score_fn(x[:, None], t))
+    score_hat, score = as_score_pair(score_hat_fn(x[:, None], t), score_fn(x[:, None], t))
     errors = (score_hat - score).abs()[:, 0]
     errors, order = torch.sort(errors, descending=True)
     removed = int((torch.cumsum(mass[order], 0) <= delta).sum())
@@ -165,7 +173,7 @@ def interval_with_mass(target, t, mass, start=None) -> Interval:
 
     Used in: chapter 4, "Setting the two errors independently".
     """
-    target = _check_target_1d(target)
+    target = check_mixture_1d(target)
     t = check_time(t)
     mass = check_open_unit(mass, "mass")
     start = 1.0 - mass if start is None else as_float(start, "start")
@@ -225,8 +233,8 @@ def perturb_score(score_fn: Callable, region, size, direction=None) -> Callable:
         raise TypeError(f"score_fn must be callable; got {type(score_fn).__name__}")
     if not (callable(region) or isinstance(region, (Interval, Ball))):
         raise TypeError(f"region must be an Interval, a Ball or a callable; got {region!r}")
-    if not callable(size) and as_float(size, "size") < 0.0:
-        raise ValueError(f"size must be >= 0; got {size!r}")
+    if not callable(size):
+        check_nonnegative(size, "size")
     if direction is not None:
         direction = as_tensor(direction, "direction", dtype=torch.float64).reshape(-1)
         norm = float(torch.linalg.vector_norm(direction))
@@ -245,72 +253,3 @@ def perturb_score(score_fn: Callable, region, size, direction=None) -> Callable:
         return score + c_t * mask[:, None] * v.to(score.dtype).to(score.device)[None]
 
     return score_hat
-
-
-def sampling_error_budget(
-    delta,
-    eps,
-    d,
-    N,
-    T,
-    gamma,
-    m_2,
-    c_delta=1.0,
-    c_eps=1.0,
-    c_disc=1.0,
-    c_init=1.0,
-    terms=False,
-):
-    r"""The right-hand side of Corollary B.6: the TV budget of DDPM with :math:`D^\delta` scores.
-
-    .. math::
-        c_\delta\,\delta
-        + c_\varepsilon\,\varepsilon\sqrt{T + \log(1/\gamma)}
-        + c_\text{disc}\sqrt{d/N}\,\big(T + \log(1/\gamma)\big)
-        + c_\text{init}\big(\sqrt d + m_2\big)e^{-T}.
-
-    Shapes only: the paper's constants are not known, so each term carries its own constant
-    (all 1 by default). The four terms are the score mass :math:`\delta` where the error is
-    uncontrolled, the score accuracy :math:`\varepsilon` elsewhere (as :math:`\varepsilon /
-    \sigma_t` at time :math:`t`), the discretisation of :math:`N` steps of the early-stopped
-    schedule, and starting from :math:`\mathcal N(0, I_d)` in place of :math:`q_T`.
-
-    Args:
-        delta: quantile mass in (0, 1).
-        eps: scaled score accuracy, :math:`\ge 0`.
-        d: dimension, :math:`\ge 1`.
-        N: number of sampler steps, :math:`\ge 1`.
-        T: horizon, :math:`> 0`.
-        gamma: early-stopping time in (0, 1).
-        m_2: the data scale :math:`m_2 = \sqrt{\mathbb E\|x_0\|^2}` (not squared), :math:`\ge 0`.
-        c_delta, c_eps, c_disc, c_init: the constants, each :math:`\ge 0`.
-        terms: also return the four terms.
-
-    Returns:
-        The sum, a Python float; with ``terms=True`` a pair ``(total, parts)`` where ``parts``
-        is a dict with keys ``"delta"``, ``"eps"``, ``"disc"``, ``"init"``.
-
-    Used in: chapter 4, "The quantile error costs no accuracy in the sampler".
-    """
-    delta = check_open_unit(delta, "delta")
-    gamma = check_open_unit(gamma, "gamma")
-    values = {"eps": eps, "m_2": m_2, "c_delta": c_delta, "c_eps": c_eps}
-    values.update(c_disc=c_disc, c_init=c_init)
-    for name, value in values.items():
-        values[name] = as_float(value, name)
-        if values[name] < 0.0:
-            raise ValueError(f"{name} must be >= 0; got {value!r}")
-    d = as_int(d, "d", minimum=1)
-    N = as_int(N, "N", minimum=1)
-    T = as_float(T, "T")
-    if T <= 0.0:
-        raise ValueError(f"T must be > 0; got {T!r}")
-    length = T + math.log(1.0 / gamma)  # T + log(1/gamma), the schedule's length
-    parts = {
-        "delta": values["c_delta"] * delta,
-        "eps": values["c_eps"] * values["eps"] * math.sqrt(length),
-        "disc": values["c_disc"] * math.sqrt(d / N) * length,
-        "init": values["c_init"] * (math.sqrt(d) + values["m_2"]) * math.exp(-T),
-    }
-    total = sum(parts.values())
-    return (total, parts) if terms else total

@@ -23,22 +23,27 @@ from collections.abc import Callable
 import torch
 
 from ._validation import as_int, as_tensor, check_finite
-from .utils import default_device
+from .schedules import check_schedule
+from .utils import draw_device
 
 ScoreFn = Callable[[torch.Tensor, float], torch.Tensor]
 
 
 def standard_normal(
-    n, d, generator: torch.Generator | None = None, device=None, dtype=torch.float64
+    n, d, *, generator: torch.Generator | None = None, device=None, dtype=torch.float64
 ) -> torch.Tensor:
     r"""Draw ``n`` points from :math:`\mathcal N(0, I_d)`, the sampler's starting law.
+
+    The package's rule for draws: points are made on ``generator``'s device, or on the CPU
+    when no generator is given (as :meth:`.GaussianMixture.sample` does); ``device``
+    overrides it.
 
     Args:
         n: number of points, ``n >= 1``.
         d: dimension, ``d >= 1``.
         generator: optional ``torch.Generator``.
-        device: where to draw; ``None`` means the generator's device, or CUDA when present
-            if no generator is given.
+        device: where to draw; ``None`` means the generator's device, or the CPU when no
+            generator is given.
         dtype: floating dtype of the result.
 
     Returns:
@@ -49,24 +54,8 @@ def standard_normal(
     n = as_int(n, "n", minimum=1)
     d = as_int(d, "d", minimum=1)
     if device is None:
-        device = generator.device if generator is not None else default_device()
+        device = draw_device(generator)
     return torch.randn(n, d, generator=generator, device=device, dtype=dtype)
-
-
-def _check_ts(ts) -> torch.Tensor:
-    ts = as_tensor(ts, "ts", dtype=torch.float64)
-    if ts.ndim != 1 or ts.numel() < 2:
-        raise ValueError(
-            f"ts must have shape (n_steps + 1,) with n_steps >= 1; got {tuple(ts.shape)}"
-        )
-    check_finite(ts, "ts")
-    if bool((ts[1:] >= ts[:-1]).any()):
-        raise ValueError(
-            "ts must be strictly decreasing forward times (ts[0] = T, ..., ts[-1] = gamma)"
-        )
-    if float(ts[-1]) < 0.0:
-        raise ValueError(f"ts must be >= 0; got ts[-1]={float(ts[-1])!r}")
-    return ts.cpu()
 
 
 def _exponential_step(x, score, h, noise):
@@ -95,7 +84,7 @@ def _iterate(step, score_fn, x_T, ts, generator, return_trajectory, name: str):
     if not x.is_floating_point():
         x = x.to(torch.float64)
     check_finite(x, "x_T")
-    times = _check_ts(ts).tolist()
+    times = check_schedule(ts).tolist()
     trajectory = [x]
     for t_now, t_next in zip(times[:-1], times[1:], strict=True):
         score = score_fn(x, t_now)
@@ -119,6 +108,7 @@ def ddpm_sample(
     score_fn: ScoreFn,
     x_T: torch.Tensor,
     ts,
+    *,
     generator: torch.Generator | None = None,
     return_trajectory: bool = False,
 ):

@@ -15,15 +15,62 @@ import math
 
 import torch
 
-from ._validation import as_float, as_int
+from ._validation import (
+    as_float,
+    as_float64,
+    as_int,
+    check_nonnegative_entries,
+    check_positive,
+    check_positive_entries,
+)
+
+
+def check_schedule(ts, name: str = "ts", *, min_times: int = 2, positive: bool = False):
+    r"""Validate a grid of forward times: the one check of every ``ts`` the package takes.
+
+    A grid is one-dimensional, finite, strictly decreasing and non-negative
+    (``ts[0] = T, ..., ts[-1] = gamma``), with at least ``min_times`` entries.
+
+    Args:
+        ts: the grid, shape ``(N,)`` (a number is read as one time).
+        name: the argument's name, for error messages.
+        min_times: the fewest entries allowed: 2 for a sampler (one step at least), 1 for
+            a training grid.
+        positive: require every time to be > 0 (training: :math:`\sigma_t = 0` at
+            :math:`t = 0`, so the loss of eq. (4) is undefined there).
+
+    Returns:
+        ``ts`` as a float64 CPU tensor of shape ``(N,)``.
+
+    Raises:
+        ValueError: naming ``name`` and what is wrong.
+
+    Used in: :func:`.ddpm_sample`, :class:`.EnsembleMLP` and :func:`.train_score`.
+    """
+    ts = as_float64(ts, name)
+    if ts.ndim == 0:
+        ts = ts[None]
+    if ts.ndim != 1 or ts.numel() < min_times:
+        raise ValueError(
+            f"{name} must be a 1-D tensor of at least {min_times} time"
+            f"{'s' * (min_times != 1)}; got shape {tuple(ts.shape)}"
+        )
+    if positive:
+        check_positive_entries(ts, name)
+    else:
+        check_nonnegative_entries(ts, name)
+    if bool((ts[1:] >= ts[:-1]).any()):
+        shown = f"{ts.tolist()[:8]}{' ...' if ts.numel() > 8 else ''}"
+        raise ValueError(
+            f"{name} must be strictly decreasing (ts[0] = T, ..., ts[-1] = gamma); got {shown}"
+        )
+    return ts.cpu()
 
 
 def _check_horizon(T, gamma, n_steps):
     T = as_float(T, "T")
-    gamma = as_float(gamma, "gamma")
+    gamma = check_positive(gamma, "gamma")
     n_steps = as_int(n_steps, "n_steps", minimum=1)
-    if gamma <= 0.0:
-        raise ValueError(f"gamma must be > 0; got {gamma!r}")
     if T <= gamma:
         raise ValueError(f"T must be larger than gamma={gamma!r}; got T={T!r}")
     return T, gamma, n_steps

@@ -14,6 +14,7 @@ import argparse
 import ast
 import pathlib
 import re
+from dataclasses import dataclass, field
 
 import nbformat
 
@@ -55,6 +56,16 @@ def _is_check_call(node: ast.stmt) -> bool:
     return name.startswith(("diffedu.checks.check_", "checks.check_", "check_"))
 
 
+@dataclass
+class _Reading:
+    """Where the reader is in a notebook: inside a gated solution or not, and what it removed."""
+
+    inside: bool = False  # between {solution-start} and {solution-end}
+    removed: int = 0  # solutions removed so far
+    code: list = field(default_factory=list)  # code cells of the gated solution being read
+    names: set = field(default_factory=set)  # names that removed solution code defined
+
+
 def strip_solutions(nb: nbformat.NotebookNode) -> tuple[nbformat.NotebookNode, int]:
     """Return a copy of ``nb`` without solutions, and the number of solutions removed.
 
@@ -64,55 +75,69 @@ def strip_solutions(nb: nbformat.NotebookNode) -> tuple[nbformat.NotebookNode, i
     inside are dropped, and each closed gated solution leaves a note and a stub cell.
     """
     out = nbformat.v4.new_notebook(metadata=nb.metadata)
-    inside, removed, solution_code, removed_names = False, 0, [], set()
+    reading = _Reading()
     for cell in nb.cells:
-        if cell.cell_type != "markdown":
-            if not inside:
-                out.cells.append(cell)
-            elif cell.cell_type == "code":
-                solution_code.append(cell.source)
-                removed_names |= _defined_names(cell.source)
-            continue
-        text, pieces = cell.source, []
-        while True:
-            if inside:
-                end = _END.search(text)
-                if end is None:
-                    break
-                inside, removed = False, removed + 1
-                if solution_code:  # a cell for the student's code, with stubs and checks
-                    stubs = [s for s in (_stub(code) for code in solution_code) if s]
-                    pieces += [_REMOVED, nbformat.v4.new_code_cell("\n\n\n".join(stubs))]
-                else:
-                    pieces.append(_REMOVED_TEXT)
-                text = text[end.end() :]
-            start = _START.search(text)
-            kept, n = _ONE_BLOCK.subn(
-                _REMOVED_TEXT, text if start is None else text[: start.start()]
-            )
-            removed += n
-            pieces.append(kept)
-            if start is None:
-                break
-            inside, solution_code = True, []
-            text = text[start.end() :]
-        if pieces == [cell.source]:
-            out.cells.append(cell)  # untouched: keep the cell as it is (id, metadata)
-            continue
-        for piece in pieces:
-            if isinstance(piece, str):
-                if piece.strip():
-                    out.cells.append(nbformat.v4.new_markdown_cell(piece.strip()))
-            else:
-                out.cells.append(piece)
-    if inside:
+        if cell.cell_type == "markdown":
+            out.cells.extend(_strip_markdown(cell, reading))
+        elif not reading.inside:
+            out.cells.append(cell)
+        elif cell.cell_type == "code":
+            reading.code.append(cell.source)
+            reading.names |= _defined_names(cell.source)
+    if reading.inside:
         raise ValueError("a {solution-start} directive has no matching {solution-end}")
-    # Hidden build assertions after the first exercise may test what a solution computed.
-    first = next((i for i, c in enumerate(out.cells) if c.source == _REMOVED), len(out.cells))
-    out.cells = out.cells[:first] + [
-        c for c in out.cells[first:] if not _asserts_on(c, removed_names)
-    ]
-    return out, removed
+    out.cells = _without_solution_asserts(out.cells, reading.names)
+    return out, reading.removed
+
+
+def _strip_markdown(cell, reading: _Reading) -> list:
+    """The cells that replace one markdown cell: itself if untouched, else its kept pieces."""
+    pieces = _markdown_pieces(cell.source, reading)
+    if pieces == [cell.source]:
+        return [cell]  # untouched: keep the cell as it is (id, metadata)
+    cells = []
+    for piece in pieces:
+        if not isinstance(piece, str):
+            cells.append(piece)
+        elif piece.strip():
+            cells.append(nbformat.v4.new_markdown_cell(piece.strip()))
+    return cells
+
+
+def _markdown_pieces(text: str, reading: _Reading) -> list:
+    """Read one markdown cell as a stream: the text kept (str) and stub cells, in order."""
+    pieces = []
+    while True:
+        if reading.inside:
+            end = _END.search(text)
+            if end is None:
+                return pieces  # the whole rest of the cell is solution
+            pieces += _close_solution(reading)
+            text = text[end.end() :]
+        start = _START.search(text)
+        outside = text if start is None else text[: start.start()]
+        kept, n = _ONE_BLOCK.subn(_REMOVED_TEXT, outside)
+        reading.removed += n
+        pieces.append(kept)
+        if start is None:
+            return pieces
+        reading.inside, reading.code = True, []
+        text = text[start.end() :]
+
+
+def _close_solution(reading: _Reading) -> list:
+    """At {solution-end}: a note, and a code cell of stubs and checks if the solution had code."""
+    reading.inside, reading.removed = False, reading.removed + 1
+    if not reading.code:
+        return [_REMOVED_TEXT]
+    stubs = [s for s in (_stub(code) for code in reading.code) if s]
+    return [_REMOVED, nbformat.v4.new_code_cell("\n\n\n".join(stubs))]
+
+
+def _without_solution_asserts(cells: list, names: set) -> list:
+    """Drop hidden build assertions, after the first exercise, that test what a solution made."""
+    first = next((i for i, c in enumerate(cells) if c.source == _REMOVED), len(cells))
+    return cells[:first] + [c for c in cells[first:] if not _asserts_on(c, names)]
 
 
 def _defined_names(code: str) -> set[str]:

@@ -24,8 +24,18 @@ import math
 
 import torch
 
-from ._validation import as_float, as_int, as_tensor, check_finite, check_points, check_time
+from ._validation import (
+    as_1d,
+    as_float,
+    as_int,
+    as_tensor,
+    check_finite,
+    check_points,
+    check_positive_entries,
+    check_time,
+)
 from .forward import ou_alpha, ou_sigma
+from .utils import draw_device
 
 _LOG_2PI = math.log(2.0 * math.pi)
 
@@ -36,6 +46,13 @@ class GaussianMixture:
     All parameters are stored in float64. Methods take a forward time ``t`` (default 0) and
     then refer to the noised marginal :math:`q_t`, the law of :math:`e^{-t}x_0 + \sigma_t z`.
 
+    The parameters are read-only properties (:attr:`~diffedu.targets.GaussianMixture.weights`,
+    :attr:`~diffedu.targets.GaussianMixture.means`, :attr:`~diffedu.targets.GaussianMixture.covs`,
+    :attr:`~diffedu.targets.GaussianMixture.dim`,
+    :attr:`~diffedu.targets.GaussianMixture.n_components`); each tensor read returns a copy, so
+    the mixture's cached noised marginals can never go stale. Build a new ``GaussianMixture``
+    for other parameters.
+
     Args:
         weights: mixture weights, shape ``(K,)``, non-negative, summing to 1.
         means: component means, shape ``(K, d)`` (shape ``(K,)`` is read as ``d = 1``).
@@ -43,11 +60,6 @@ class GaussianMixture:
             of shape ``(K,)`` (each component :math:`v_k I_d`).
         device: where the parameters live; ``None`` keeps them on the CPU. Methods move
             them to the device of their inputs as needed.
-
-    Attributes:
-        weights, means, covs: the parameters (``covs`` always ``(K, d, d)``).
-        dim: the dimension ``d``.
-        n_components: the number of components ``K``.
 
     Used in: every chapter; introduced in chapter 1, "A target with a closed-form score".
     """
@@ -72,8 +84,7 @@ class GaussianMixture:
             raise ValueError(f"means must have shape ({K}, d); got {tuple(means.shape)}")
         d = means.shape[1]
         if covs.ndim == 1 and covs.shape[0] == K:
-            if bool((covs <= 0).any()):
-                raise ValueError(f"covs (isotropic variances) must be > 0; got {covs.tolist()}")
+            check_positive_entries(covs, "covs (isotropic variances)")
             covs = covs[:, None, None] * torch.eye(d, dtype=torch.float64)
         if covs.shape != (K, d, d):
             raise ValueError(
@@ -86,12 +97,38 @@ class GaussianMixture:
             bad = int(torch.nonzero(info)[0])
             raise ValueError(f"covs must be positive definite; component {bad} is not")
         device = torch.device("cpu") if device is None else torch.device(device)
-        self.weights = weights.to(device)
-        self.means = means.to(device)
-        self.covs = covs.to(device)
-        self.dim = d
-        self.n_components = K
-        self._cache: dict = {}
+        self._weights = weights.to(device)
+        self._means = means.to(device)
+        self._covs = covs.to(device)
+        self._dim = d
+        self._cache: dict = {}  # (t, device) -> parameters of q_t; valid: parameters are fixed
+
+    # ----- parameters (read-only) ---------------------------------------------------------
+
+    @property
+    def weights(self) -> torch.Tensor:
+        """Mixture weights, shape ``(K,)``, float64 (a copy)."""
+        return self._weights.clone()
+
+    @property
+    def means(self) -> torch.Tensor:
+        """Component means, shape ``(K, d)``, float64 (a copy)."""
+        return self._means.clone()
+
+    @property
+    def covs(self) -> torch.Tensor:
+        """Component covariances, shape ``(K, d, d)``, float64 (a copy)."""
+        return self._covs.clone()
+
+    @property
+    def dim(self) -> int:
+        """The dimension ``d``."""
+        return self._dim
+
+    @property
+    def n_components(self) -> int:
+        """The number of components ``K``."""
+        return self._weights.shape[0]
 
     def __repr__(self) -> str:
         return f"GaussianMixture(dim={self.dim}, n_components={self.n_components})"
@@ -107,12 +144,12 @@ class GaussianMixture:
             alpha_t = float(ou_alpha(t))
             sigma2_t = float(ou_sigma(t)) ** 2
             eye = torch.eye(self.dim, dtype=torch.float64, device=device)
-            means_t = alpha_t * self.means.to(device)
-            covs_t = alpha_t**2 * self.covs.to(device) + sigma2_t * eye
+            means_t = alpha_t * self._means.to(device)
+            covs_t = alpha_t**2 * self._covs.to(device) + sigma2_t * eye
             chol = torch.linalg.cholesky(covs_t)
             logdet = 2.0 * torch.log(torch.diagonal(chol, dim1=-2, dim2=-1)).sum(-1)
             precision = torch.cholesky_inverse(chol)
-            log_w = torch.log(self.weights.to(device))
+            log_w = torch.log(self._weights.to(device))
             self._cache[key] = (log_w, means_t, covs_t, chol, logdet, precision)
         return self._cache[key]
 
@@ -129,8 +166,9 @@ class GaussianMixture:
         Used in: chapter 1, "The forward process".
         """
         t = check_time(t)
-        _, means_t, covs_t, _, _, _ = self._params(t, self.means.device)
-        return GaussianMixture(self.weights, means_t, covs_t, device=self.means.device)
+        device = self._means.device
+        _, means_t, covs_t, _, _, _ = self._params(t, device)
+        return GaussianMixture(self._weights, means_t, covs_t, device=device)
 
     # ----- densities and scores -----------------------------------------------------------
 
@@ -200,14 +238,14 @@ class GaussianMixture:
 
     # ----- sampling -----------------------------------------------------------------------
 
-    def sample(self, n, t=0.0, generator: torch.Generator | None = None) -> torch.Tensor:
+    def sample(self, n, t=0.0, *, generator: torch.Generator | None = None) -> torch.Tensor:
         r"""Draw ``n`` i.i.d. points from :math:`q_t`.
 
         Args:
             n: number of samples, ``n >= 1``.
             t: forward time :math:`t \ge 0` (``t = 0`` samples the data distribution).
-            generator: optional ``torch.Generator``; samples are made on its device (CPU
-                when ``None``).
+            generator: optional ``torch.Generator``; samples are made on its device, or on
+                the CPU when ``None`` (the package's rule, :func:`.draw_device`).
 
         Returns:
             Tensor of shape ``(n, d)``, float64.
@@ -216,7 +254,7 @@ class GaussianMixture:
         """
         n = as_int(n, "n", minimum=1)
         t = check_time(t)
-        device = generator.device if generator is not None else torch.device("cpu")
+        device = draw_device(generator)
         log_w, means_t, _, chol, _, _ = self._params(t, device)
         comp = torch.multinomial(log_w.exp(), n, replacement=True, generator=generator)
         z = torch.randn(n, self.dim, generator=generator, device=device, dtype=torch.float64)
@@ -228,7 +266,24 @@ class GaussianMixture:
         if self.dim != 1:
             raise ValueError(f"{name} is defined for d = 1 only; this mixture has d = {self.dim}")
 
-    def _scales_1d(self, t: float, device):
+    def components_1d(self, t=0.0, device=None):
+        r"""Weights, means and standard deviations of the components of :math:`q_t`, ``d = 1``.
+
+        .. math:: q_t = \sum_k w_k\,\mathcal N\big(e^{-t}\mu_k,\ s_k^2\big),\qquad
+            s_k = \sqrt{e^{-2t}\Sigma_k + \sigma_t^2}.
+
+        Args:
+            t: forward time :math:`t \ge 0`.
+            device: where to return them; ``None`` means the parameters' device.
+
+        Returns:
+            ``(w, mu, s)``, three float64 tensors of shape ``(K,)``; ``s`` is not squared.
+
+        Used in: chapter 1 (exact W2 to :math:`q_\gamma`, through :func:`.wasserstein2_1d`).
+        """
+        self._check_1d("components_1d")
+        t = check_time(t)
+        device = self._means.device if device is None else torch.device(device)
         log_w, means_t, covs_t, _, _, _ = self._params(t, device)
         return log_w.exp(), means_t[:, 0], covs_t[:, 0, 0].sqrt()
 
@@ -246,8 +301,8 @@ class GaussianMixture:
         """
         self._check_1d("cdf")
         t = check_time(t)
-        x = _as_1d(x, "x")
-        w, mu, sd = self._scales_1d(t, x.device)
+        x = as_1d(x, "x", allow_empty=True)
+        w, mu, sd = self.components_1d(t, x.device)
         u = (x[:, None] - mu[None]) / (sd[None] * math.sqrt(2.0))
         return (w[None] * 0.5 * torch.erfc(-u)).sum(1).clamp(0.0, 1.0)
 
@@ -267,10 +322,10 @@ class GaussianMixture:
         self._check_1d("icdf")
         t = check_time(t)
         tol = as_float(tol, "tol")
-        u = _as_1d(u, "u")
+        u = as_1d(u, "u", allow_empty=True)
         if bool(((u <= 0) | (u >= 1)).any()):
             raise ValueError("u must lie in the open interval (0, 1)")
-        _, mu, sd = self._scales_1d(t, u.device)
+        _, mu, sd = self.components_1d(t, u.device)
         # Every quantile in (0, 1) lies within 40 standard deviations of some mean.
         lo = torch.full_like(u, float((mu - 40 * sd).min()))
         hi = torch.full_like(u, float((mu + 40 * sd).max()))
@@ -289,16 +344,5 @@ class GaussianMixture:
 
         Used in: chapter 6, "The sample-complexity theorem".
         """
-        per = (self.means**2).sum(-1) + torch.diagonal(self.covs, dim1=-2, dim2=-1).sum(-1)
-        return float((self.weights * per).sum())
-
-
-def _as_1d(x, name: str) -> torch.Tensor:
-    x = as_tensor(x, name, dtype=torch.float64)
-    if x.ndim == 2 and x.shape[1] == 1:
-        x = x[:, 0]
-    if x.ndim == 0:
-        x = x[None]
-    if x.ndim != 1:
-        raise ValueError(f"{name} must have shape (n,) or (n, 1); got {tuple(x.shape)}")
-    return check_finite(x, name)
+        per = (self._means**2).sum(-1) + torch.diagonal(self._covs, dim1=-2, dim2=-1).sum(-1)
+        return float((self._weights * per).sum())

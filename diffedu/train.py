@@ -1,12 +1,10 @@
-r"""Denoising score matching: the loss of eq. (4) and a trainer that returns data.
+r"""Denoising score matching: a trainer for the loss of eq. (4) that returns data.
 
-For a time :math:`t` with :math:`x_t = e^{-t}x_0 + z`, :math:`z\sim\mathcal N(0,\sigma_t^2 I_d)`,
-the paper's empirical loss (eq. (4), Setting 1.1) is
-
-.. math:: \frac1m\sum_{i=1}^m \big\|\widehat s_t(x_{t,i}) + z_i/\sigma_t^2\big\|_2^2 .
-
-Its population minimiser is the true score :math:`s_t` (Tweedie). The trainer minimises it
-with Adam, fresh noise each step, over the same ``m`` data points at every time.
+The trainer minimises the paper's empirical loss (:func:`.dsm_loss`, eq. (4), Setting 1.1)
+with Adam, fresh noise each step, over the same ``m`` data points at every time. Each step
+draws a mini-batch, forms the raw network's inputs and regression targets (the
+preconditioning of :mod:`diffedu.precondition`), and hands them to the MLP's hand-written
+backward pass (the private ``diffedu._fastmlp``).
 """
 
 from __future__ import annotations
@@ -17,55 +15,12 @@ from dataclasses import dataclass
 
 import torch
 
-from ._validation import as_float, as_int, as_tensor, check_finite
-from .nets import EnsembleMLP, LearnedScore, TimeMLP, _generator, check_grid
-from .precondition import _as_float64, preconditioning
+from ._fastmlp import Backprop
+from ._validation import as_generator, as_int, as_tensor, check_finite, check_positive
+from .nets import EnsembleMLP, LearnedScore, TimeMLP
+from .precondition import preconditioning
+from .schedules import check_schedule
 from .utils import default_device
-
-
-def dsm_loss(score_hat, x_t: torch.Tensor, z: torch.Tensor, sigma_t) -> torch.Tensor:
-    r"""Per-sample denoising score-matching loss, eq. (4): :math:`\|\widehat s + z/\sigma_t^2\|^2`.
-
-    Squared, not averaged: the mean over samples is the paper's empirical loss. At the true
-    score its expectation is :math:`d/\sigma_t^2 - \mathbb E_{q_t}\|s_t\|^2`, and the excess
-    over that constant is the squared L2 error :math:`\mathbb E_{q_t}\|\widehat s - s_t\|^2`.
-
-    Args:
-        score_hat: the estimate **evaluated** at ``x_t``, shape ``(n, d)``; or a callable
-            ``score_hat(x_t) -> (n, d)`` (one fixed time), which is then called on ``x_t``.
-        x_t: noised points :math:`e^{-t}x_0 + z`, shape ``(n, d)`` (only its shape is used
-            when ``score_hat`` is a tensor).
-        z: the added noise itself, variance :math:`\sigma_t^2` (as returned by
-            :func:`.add_noise`), shape ``(n, d)``.
-        sigma_t: noise level(s) :math:`\sigma_t > 0`, a number or shape ``(n,)``.
-
-    Returns:
-        Tensor of shape ``(n,)``: the squared norm for each sample.
-
-    Used in: chapter 2, "Denoising score matching".
-    """
-    x_t = as_tensor(x_t, "x_t")
-    if x_t.ndim != 2:
-        raise ValueError(f"x_t must have shape (n, d); got {tuple(x_t.shape)}")
-    if callable(score_hat) and not isinstance(score_hat, torch.Tensor):
-        score_hat = score_hat(x_t)
-    score_hat = as_tensor(score_hat, "score_hat")
-    z = as_tensor(z, "z")
-    for name, value in (("score_hat", score_hat), ("z", z)):
-        if value.shape != x_t.shape:
-            raise ValueError(
-                f"{name} must have the shape of x_t {tuple(x_t.shape)}; got {tuple(value.shape)}"
-            )
-    sigma_t = _as_float64(sigma_t, "sigma_t")
-    if sigma_t.ndim > 1 or (sigma_t.ndim == 1 and sigma_t.shape[0] != x_t.shape[0]):
-        raise ValueError(
-            f"sigma_t must be a scalar or have shape ({x_t.shape[0]},); got {tuple(sigma_t.shape)}"
-        )
-    if bool((sigma_t <= 0).any()):
-        raise ValueError(f"sigma_t must be > 0; got min {float(sigma_t.min())!r}")
-    dtype = torch.promote_types(score_hat.dtype, z.dtype)
-    sigma2 = sigma_t.to(device=z.device, dtype=dtype).reshape(-1, 1) ** 2
-    return (score_hat.to(dtype) + z.to(dtype) / sigma2).pow(2).sum(-1)
 
 
 @dataclass
@@ -163,7 +118,7 @@ def _seeds(generator, device):
             )
         seed = int(torch.randint(2**62, (1,), generator=generator, device=generator.device))
         return torch.Generator().manual_seed(seed), generator
-    seed = _generator(generator).initial_seed()
+    seed = as_generator(generator).initial_seed()
     return torch.Generator().manual_seed(seed), torch.Generator(device).manual_seed(seed + 1)
 
 
@@ -232,12 +187,10 @@ def train_score(
     Used in: chapter 2, "Training a score network"; chapter 6, "The end-to-end pipeline".
     """
     x_0 = _check_data(x_0)
-    ts = check_grid(ts)
+    ts = check_schedule(ts, min_times=1, positive=True)
     n_iters = as_int(n_iters, "n_iters", minimum=1)
     batch_size = as_int(batch_size, "batch_size", minimum=1)
-    lr = as_float(lr, "lr")
-    if lr <= 0:
-        raise ValueError(f"lr must be > 0; got {lr!r}")
+    lr = check_positive(lr, "lr")
     if lr_schedule not in ("cosine", "constant"):
         raise ValueError(f"unknown lr_schedule {lr_schedule!r}; expected 'cosine' or 'constant'")
     device = default_device() if device is None else torch.device(device)
@@ -250,7 +203,7 @@ def train_score(
     ensemble = isinstance(net, EnsembleMLP)
     draw = _ensemble_batch if ensemble else _time_batch
     state = _prepare(net, data, ts, batch_size, gen)
-    backprop = _Backprop(net, (net.n_nets, batch_size) if ensemble else (batch_size,))
+    backprop = Backprop(net, (net.n_nets, batch_size) if ensemble else (batch_size,))
     n_cols = (net.n_nets,) if ensemble else ()
     losses = torch.empty((n_iters, *n_cols), device=device, dtype=dtype)
     every = max(1, n_iters // 100)
@@ -324,52 +277,3 @@ def _ensemble_batch(net: EnsembleMLP, s: dict):
     x_in = c_in * (alpha * x0 + sigma * eps)
     target = c_out * eps - target_x0 * x0
     return x_in, target, c_out.reshape(n, 1) ** 2
-
-
-class _Backprop:
-    r"""Forward and hand-written backward of the raw MLP, into persistent buffers.
-
-    For inputs ``(..., B, fan_in)`` (a leading ``N`` for an ensemble) and targets ``F*`` it
-    writes the gradient of :math:`\sum_{	ext{nets}} rac1B\sum_b \|F(u_b) - F^\star_b\|^2`
-    into every parameter's ``.grad`` and returns the per-row squared residuals ``(..., B)``.
-    Same numbers as autograd, without its graph and without allocating activations each step.
-    """
-
-    def __init__(self, net, lead: tuple):
-        self.weights, self.biases = list(net.weights), list(net.biases)
-        self.batched = len(lead) == 2
-        hidden = [w.shape[-1] for w in self.weights[:-1]]
-        like = self.weights[0]
-        self.pre = [like.new_empty(*lead, h) for h in hidden]  # a_j = h_{j-1} W_j + b_j
-        self.act = [like.new_empty(*lead, h) for h in hidden]  # h_j = silu(a_j)
-        self.grad_h = like.new_empty(*lead, hidden[0])
-        self.out = like.new_empty(*lead, self.weights[-1].shape[-1])
-        for p in net.parameters():
-            if p.grad is None or p.grad.shape != p.shape:
-                p.grad = torch.zeros_like(p)
-
-    @torch.no_grad()
-    def __call__(self, inputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        affine = torch.baddbmm if self.batched else torch.addmm
-        mm = torch.bmm if self.batched else torch.mm
-        w, b = self.weights, self.biases
-        # Forward pass, keeping pre-activations and activations.
-        h = inputs
-        for j, (pre, act) in enumerate(zip(self.pre, self.act, strict=True)):
-            affine(b[j], h, w[j], out=pre)
-            h = torch.ops.aten.silu.out(pre, out=act)
-        residual = affine(b[-1], h, w[-1], out=self.out).sub_(target)
-        per_row = residual.square().sum(-1)
-        # Backward pass: d/dF of mean_b ||F - F*||^2 is 2 (F - F*) / B.
-        g = residual.mul_(2.0 / residual.shape[-2])
-        for j in range(len(w) - 1, -1, -1):
-            h_in = self.act[j - 1] if j > 0 else inputs
-            mm(h_in.transpose(-1, -2), g, out=w[j].grad)
-            torch.sum(g, dim=-2, keepdim=self.batched, out=b[j].grad)
-            if j > 0:
-                mm(g, w[j].transpose(-1, -2), out=self.grad_h)
-                # silu'(a) applied in place: the pre-activation buffer now holds the gradient.
-                g = torch.ops.aten.silu_backward.grad_input(
-                    self.grad_h, self.pre[j - 1], grad_input=self.pre[j - 1]
-                )
-        return per_row

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import os
-
 import torch
 
-from ._validation import as_float, as_int
+from ._validation import as_int
 
 
 def default_device() -> torch.device:
@@ -34,36 +32,25 @@ def make_generator(seed, device=None) -> torch.Generator:
     return torch.Generator(device=device).manual_seed(seed)
 
 
-def run_time_note(seconds, device) -> str:
-    """A sentence for a chapter's opening note: how long it ran, and on what hardware.
+def draw_device(generator: torch.Generator | None) -> torch.device:
+    """Where a random draw happens: on ``generator``'s device, or on the CPU without one.
+
+    The package's one rule for functions that draw (:func:`.standard_normal`,
+    :meth:`.GaussianMixture.sample`, the hardness instances' samplers, the networks' initial
+    weights): the same seed gives the same numbers whatever the default device.
 
     Args:
-        seconds: the chapter's wall-clock run time, a finite number ``>= 0``.
-        device: the device the chapter computed on (``torch.device`` or a string such as
-            ``"cpu"`` or ``"cuda"``).
+        generator: a ``torch.Generator`` or ``None``.
 
     Returns:
-        For example "When this page was built, the chapter ran in 31 s from its imports to its
-        last cell, on a CPU with 2 cores, using 1 torch thread."
+        A ``torch.device``.
 
-    Used in: the opening note of every chapter that trains, through ``{glue:md}``.
+    Used in: every function that draws; chapter 1, "Sampling with the exact score".
     """
-    seconds = as_float(seconds, "seconds")
-    if seconds < 0:
-        raise ValueError(f"seconds must be >= 0; got {seconds}")
-    if not isinstance(device, (str, torch.device)):
-        raise TypeError(f"device must be a torch.device or a string; got {type(device).__name__}")
-    device = torch.device(device)
-    if device.type == "cuda":
-        where = f"a {torch.cuda.get_device_name(device)} GPU"
-    else:
-        threads = torch.get_num_threads()
-        cores = os.cpu_count() or 1
-        where = (
-            f"a CPU with {cores} core{'s' * (cores != 1)}, "
-            f"using {threads} torch thread{'s' * (threads != 1)}"
+    if generator is None:
+        return torch.device("cpu")
+    if not isinstance(generator, torch.Generator):
+        raise TypeError(
+            f"generator must be a torch.Generator or None; got {type(generator).__name__}"
         )
-    return (
-        f"When this page was built, the chapter ran in {seconds:.0f} s from its imports to its "
-        f"last cell, on {where}."
-    )
+    return generator.device

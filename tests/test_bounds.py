@@ -341,3 +341,65 @@ def test_new_bounds_bad_input(fn, kwargs, match):
     """Bad arguments of the step count and the A2 level raise an error naming the argument."""
     with pytest.raises((ValueError, TypeError), match=match):
         getattr(bounds, fn)(**kwargs)
+
+
+# ----- Corollary B.6: the sampler's TV budget ------------------------------------------------
+
+
+def test_budget_equals_hand_computation_and_is_monotone():
+    """The budget is the sum of the four terms of Corollary B.6 and moves the right way."""
+    args = dict(delta=0.01, eps=0.1, d=4, N=100, T=5.0, gamma=1e-3, m_2=2.0)
+    length = 5.0 + math.log(1e3)
+    hand = 0.01 + 0.1 * math.sqrt(length) + math.sqrt(4 / 100) * length + (2.0 + 2.0) * math.exp(-5)
+    total, parts = bounds.sampling_error_budget(**args, terms=True)
+    assert total == pytest.approx(hand, rel=1e-14)
+    assert sum(parts.values()) == pytest.approx(total, rel=1e-14)
+    base = bounds.sampling_error_budget(**args)
+    for name, larger in (("delta", 0.1), ("eps", 0.2), ("d", 9), ("m_2", 3.0), ("gamma", 1e-4)):
+        assert bounds.sampling_error_budget(**{**args, name: larger}) > base, name
+    assert bounds.sampling_error_budget(**{**args, "N": 400}) < base
+    assert bounds.sampling_error_budget(**{**args, "c_disc": 2.0}) > base
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"delta": 0.0}, "delta"),
+        ({"gamma": 1.5}, "gamma"),
+        ({"T": 0.0}, "T must"),
+        ({"N": 0}, "N must"),
+        ({"d": 0}, "d must"),
+        ({"eps": -1.0}, "eps"),
+    ],
+)
+def test_budget_bad_input(kwargs, match):
+    """Each bad argument of sampling_error_budget raises a ValueError naming it."""
+    args = dict(delta=0.01, eps=0.1, d=4, N=100, T=5.0, gamma=1e-3, m_2=2.0)
+    with pytest.raises(ValueError, match=match):
+        bounds.sampling_error_budget(**{**args, **kwargs})
+
+
+def test_bounds_imports_no_torch():
+    """bounds.py and its validators load and run in a process where torch cannot be imported."""
+    import pathlib
+    import subprocess
+    import sys
+
+    package = pathlib.Path(bounds.__file__).parent
+    script = f"""
+import importlib, sys, types
+sys.modules["torch"] = None  # any `import torch` now raises ImportError
+pkg = types.ModuleType("diffedu")
+pkg.__path__ = [{str(package)!r}]  # the package's folder, without running its __init__
+sys.modules["diffedu"] = pkg
+bounds = importlib.import_module("diffedu.bounds")
+budget = bounds.sampling_error_budget(0.1, 0.1, 2, 10, 3.0, 0.01, 1.0)
+print(bounds.steps_needed(4, 0.5, 0.5, 0.1) > 0, budget > 0)
+try:
+    bounds.steps_needed(0, 0.5, 0.5, 0.1)
+except ValueError as err:
+    print(err)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[:2] == ["True True", "d must be >= 1; got 0.0"]

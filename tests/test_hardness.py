@@ -13,7 +13,6 @@ from diffedu import Lemma41Pair, Lemma42Mixture
 
 def test_lemma41_eps_sets_eta():
     """eps gives eta = eps^2 sigma^2 / R^2, and the mixtures are mirror images."""
-    torch.manual_seed(0)
     pair = Lemma41Pair(R=20.0, sigma=0.5, eps=2.0)
     assert pair.eta == pytest.approx(2.0**2 * 0.5**2 / 20.0**2, rel=1e-14)
     assert pair.eps == 2.0
@@ -23,7 +22,6 @@ def test_lemma41_eps_sets_eta():
 
 def test_lemma41_l2_gap_asymptotic():
     """For R >> sigma the squared L2 gap is eta R^2 / sigma^4 (= eps^2 / sigma^2)."""
-    torch.manual_seed(0)
     for sigma, eps in ((1.0, 1.0), (0.05, 0.3)):
         pair = Lemma41Pair(R=20.0 * sigma, sigma=sigma, eps=eps)
         assert pair.l2_gap() == pytest.approx(pair.eta * pair.R**2 / sigma**4, rel=1e-6)
@@ -44,7 +42,6 @@ def test_lemma41_l2_gap_quadrature_matches_monte_carlo():
 
 def test_lemma41_log_score_gap_matches_mixture_scores():
     """exp(log_score_gap) equals |s1 - s2| computed from the two GaussianMixture scores."""
-    torch.manual_seed(0)
     pair = Lemma41Pair(R=4.0, eta=0.1)
     x = torch.linspace(-8, 8, 161, dtype=torch.float64)[:, None]
     gap = (pair.p1.score(x) - pair.p2.score(x)).abs()[:, 0]
@@ -53,7 +50,6 @@ def test_lemma41_log_score_gap_matches_mixture_scores():
 
 def test_lemma41_tv_closed_form_and_asymptote():
     """TV = eta erf(R / (sigma sqrt 2)) matches quadrature of |p1 - p2| / 2; it is eta if R >> 1."""
-    torch.manual_seed(0)
     pair = Lemma41Pair(R=2.0, eta=0.2)
     x = torch.linspace(-14, 14, 56_001, dtype=torch.float64)[:, None]
     diff = (pair.p1.log_prob(x).exp() - pair.p2.log_prob(x).exp()).abs()
@@ -63,7 +59,6 @@ def test_lemma41_tv_closed_form_and_asymptote():
 
 def test_lemma41_hellinger_matches_bhattacharyya_quadrature():
     """hellinger_squared equals 1 - integral sqrt(p1 p2) by an independent trapezoid rule."""
-    torch.manual_seed(0)
     pair = Lemma41Pair(R=2.0, eta=0.2)
     x = torch.linspace(-16, 16, 64_001, dtype=torch.float64)[:, None]
     root = (0.5 * (pair.p1.log_prob(x) + pair.p2.log_prob(x))).exp()
@@ -74,7 +69,6 @@ def test_lemma41_hellinger_matches_bhattacharyya_quadrature():
 
 def test_lemma41_sample_bounds_bracket_one_over_eta():
     """The bounds on the samples needed bracket each other and equal log 2 / eta for R >> sigma."""
-    torch.manual_seed(0)
     for R in (3.0, 30.0):
         pair = Lemma41Pair(R=R, eta=1e-3)
         lower, upper = pair.samples_to_distinguish(0.5)
@@ -87,7 +81,6 @@ def test_lemma41_sample_bounds_bracket_one_over_eta():
 
 def test_lemma41_quantile_gap():
     """D^delta of the wrong score: R / sigma^2 for delta < eta, about e^{-R^2/2} for delta > eta."""
-    torch.manual_seed(0)
     pair = Lemma41Pair(R=100.0, eta=1e-3)
     assert math.exp(pair.log_quantile_gap(5e-4)) == pytest.approx(100.0, rel=1e-6)
     # Bulk quantile: |x| = c with 2 (1 - eta) Phibar(c) = delta - eta; there the gap is
@@ -125,14 +118,12 @@ def test_lemma41_training_pairs():
 )
 def test_lemma41_bad_input(kwargs, match):
     """Bad parameters are rejected with a message naming the argument."""
-    torch.manual_seed(0)
     with pytest.raises(ValueError, match=match):
         Lemma41Pair(**kwargs)
 
 
 def test_lemma41_bad_method_input():
     """Bad method arguments are rejected with a message naming the argument."""
-    torch.manual_seed(0)
     pair = Lemma41Pair(R=10.0, eta=0.1)
     with pytest.raises(ValueError, match="delta"):
         pair.log_quantile_gap(1.5)
@@ -152,7 +143,6 @@ def test_lemma41_bad_method_input():
 )
 def test_lemma42_score_vanishes_at_switch_point(S, x0, sigma):
     """The root-found eta gives s_hat(x0) = 0 at the valley between the modes (< 0, then > 0)."""
-    torch.manual_seed(0)
     mix = Lemma42Mixture(S, x0, sigma)
     x = torch.tensor([x0 - 1e-3 * sigma, x0, x0 + 1e-3 * sigma], dtype=torch.float64)
     s = mix.score_hat(x)
@@ -162,7 +152,6 @@ def test_lemma42_score_vanishes_at_switch_point(S, x0, sigma):
 
 def test_lemma42_log_eta_matches_closed_forms():
     """log eta is -softplus(logit(x0/S) + (S^2/2 - S x0)/sigma^2), and its small-eta limit."""
-    torch.manual_seed(0)
     for S, x0, sigma in ((5.0, 1.0, 1.0), (50.0, 21.5, 1.0), (50.0, 3.0, 1.0), (8.0, 2.0, 2.0)):
         mix = Lemma42Mixture(S, x0, sigma)
         logit = math.log(x0 / (S - x0))
@@ -176,7 +165,6 @@ def test_lemma42_log_eta_matches_closed_forms():
 
 def test_lemma42_closed_form_score_matches_gaussian_mixture():
     """Where eta is a normal float64, the closed-form score equals GaussianMixture.score."""
-    torch.manual_seed(0)
     mix = Lemma42Mixture(20.0, 3.0)
     assert mix.mixture is not None and mix.eta > 0
     x = torch.linspace(-5, 25, 301, dtype=torch.float64)[:, None]
@@ -186,7 +174,6 @@ def test_lemma42_closed_form_score_matches_gaussian_mixture():
 
 def test_lemma42_underflowing_eta_stays_finite():
     """When eta underflows float64 the mixture is None but every quantity stays finite."""
-    torch.manual_seed(0)
     mix = Lemma42Mixture(50.0, 3.0)
     assert mix.log_eta < -1000 and mix.eta == 0.0 and mix.mixture is None
     x = torch.linspace(-5, 60, 131, dtype=torch.float64)
@@ -206,7 +193,6 @@ def test_lemma42_population_error_matches_monte_carlo():
 
 def test_lemma42_population_error_tail_asymptote():
     """For a switch far in the tail and S >> x0, the error is (S^2 / sigma^4) P[x > x0]."""
-    torch.manual_seed(0)
     # The sigmoid needs about x0 log(S / x0) / S of the tail's length scale sigma^2 / x0 to
     # reach 1, so the relative gap to S^2 P[x > x0] is about x0 log(S / x0) / S (1e-3 here).
     mix = Lemma42Mixture(1e5, 20.0, sigma=1.0)
@@ -245,14 +231,12 @@ def test_lemma42_prob_beyond_switch():
 )
 def test_lemma42_bad_input(args, match):
     """Bad parameters are rejected with a message naming the argument."""
-    torch.manual_seed(0)
     with pytest.raises(ValueError, match=match):
         Lemma42Mixture(*args)
 
 
 def test_lemma42_bad_method_input():
     """Bad samples for the empirical error are rejected with a message naming x."""
-    torch.manual_seed(0)
     with pytest.raises(ValueError, match="x must have shape"):
         Lemma42Mixture(10.0, 1.0).log_empirical_l2_error(torch.zeros(3))
     with pytest.raises(ValueError, match="m must be >= 1"):

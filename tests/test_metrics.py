@@ -227,7 +227,6 @@ def test_wasserstein2_1d_translation_and_scipy_w1():
 
 def test_wasserstein2_1d_rejects_bad_input():
     """wasserstein2_1d rejects non-finite, empty and multi-dimensional samples and bad targets."""
-    torch.manual_seed(0)
     good = torch.zeros(5)
     with pytest.raises(ValueError, match="^a must"):
         diffedu.wasserstein2_1d(torch.tensor([0.0, float("nan")]), good)
@@ -273,7 +272,6 @@ def test_wasserstein2_2d_symmetric_zero_and_translation():
 
 def test_wasserstein2_2d_rejects_bad_input():
     """wasserstein2_2d rejects mismatched shapes, wrong dimension, non-finite, too many points."""
-    torch.manual_seed(0)
     a = torch.zeros(5, 2)
     with pytest.raises(ValueError, match="^b must"):
         diffedu.wasserstein2_2d(a, torch.zeros(6, 2))
@@ -294,7 +292,6 @@ def test_wasserstein2_2d_rejects_bad_input():
 
 def test_tv_noise_floor_formula():
     """tv_noise_floor_1d is (n_bins/2) E|N(0, p(1-p)/n)| with p = 1/n_bins."""
-    torch.manual_seed(0)
     n, n_bins = 20_000, 50
     p = 1 / n_bins
     assert diffedu.tv_noise_floor_1d(n, n_bins) == pytest.approx(
@@ -377,7 +374,6 @@ def test_tv_callable_path_agrees_with_mixture_path_on_exact_samples():
 
 def test_tv_rejects_bad_input():
     """tv_distance_1d and tv_noise_floor_1d reject bad samples, targets, n and n_bins."""
-    torch.manual_seed(0)
     target = diffedu.GaussianMixture([1.0], [0.0], [1.0])
     with pytest.raises(ValueError, match="samples"):
         diffedu.tv_distance_1d(torch.tensor([0.0, float("nan")]), target)
@@ -403,7 +399,6 @@ def test_tv_rejects_bad_input():
 @pytest.mark.parametrize("delta", [0, 1, -0.1, 1.5, float("nan")])
 def test_quantile_score_error_rejects_bad_delta(delta):
     """delta outside the open interval (0, 1) is rejected naming delta."""
-    torch.manual_seed(0)
     x = torch.zeros(10, 2)
     with pytest.raises(ValueError, match="delta"):
         diffedu.quantile_score_error(x, x, delta)
@@ -411,7 +406,6 @@ def test_quantile_score_error_rejects_bad_delta(delta):
 
 def test_quantile_score_error_rejects_string_delta():
     """A string delta is a TypeError naming delta."""
-    torch.manual_seed(0)
     x = torch.zeros(10, 2)
     with pytest.raises(TypeError, match="delta"):
         diffedu.quantile_score_error(x, x, "0.1")
@@ -422,7 +416,6 @@ def test_quantile_score_error_rejects_string_delta():
 )
 def test_score_errors_reject_bad_input(fn):
     """Score errors reject mismatched shapes, non-finite values, empty and string input."""
-    torch.manual_seed(0)
     with pytest.raises(ValueError, match="^score must"):
         fn(torch.zeros(10, 2), torch.zeros(10, 3))
     with pytest.raises(ValueError, match="^score must"):

@@ -26,30 +26,6 @@ def randomize(model: nn.Module, seed: int) -> None:
             p.copy_(0.3 * torch.randn(p.shape, generator=g, dtype=torch.float64))
 
 
-def test_eps_score_round_trip():
-    """eps_to_score inverts score_to_eps, for a scalar sigma_t and for one sigma_t per row."""
-    g = torch.Generator().manual_seed(0)
-    s = torch.randn(5, 3, generator=g, dtype=torch.float64)
-    for sigma_t in (0.3, torch.linspace(0.1, 0.9, 5, dtype=torch.float64)):
-        torch.testing.assert_close(
-            diffedu.eps_to_score(diffedu.score_to_eps(s, sigma_t), sigma_t), s
-        )
-    torch.testing.assert_close(diffedu.eps_to_score(s, 0.5), -2.0 * s)
-
-
-def test_raw_target_reproduces_the_noise():
-    """c_skip x_t + c_out F* = eps exactly, and F* has unit variance when E x_0^2 = v."""
-    t = torch.logspace(-4, 1, 50, dtype=torch.float64)
-    v = 2.5
-    alpha, sigma, c_in, c_skip, c_out, target_x0, log_t = diffedu.preconditioning(t, v).unbind(1)
-    # x_t = alpha x_0 + sigma eps and F* = c_out eps - target_x0 x_0: coefficients of eps and x_0.
-    torch.testing.assert_close(c_skip * sigma + c_out * c_out, torch.ones_like(t))
-    torch.testing.assert_close(c_skip * alpha - c_out * target_x0, torch.zeros_like(t))
-    torch.testing.assert_close(c_out**2 + target_x0**2 * v, torch.ones_like(t))
-    torch.testing.assert_close(c_in, (alpha**2 * v + sigma**2).rsqrt())
-    torch.testing.assert_close(log_t, t.log())
-
-
 @pytest.mark.parametrize("kind", ["time", "ensemble"])
 def test_untrained_network_is_the_gaussian_score(kind):
     """With its zero output layer, a fresh network is the exact score of N(0, v I)."""
@@ -189,12 +165,8 @@ def test_bad_input():
         EnsembleMLP(2, TS.flip(0), device=CPU)
     with pytest.raises(ValueError, match="ts must be > 0"):
         EnsembleMLP(2, [1.0, 0.0], device=CPU)
-    with pytest.raises(ValueError, match="ts must be a non-empty"):
+    with pytest.raises(ValueError, match="ts must be a 1-D tensor of at least 1 time"):
         EnsembleMLP(2, torch.tensor([]), device=CPU)
-    with pytest.raises(ValueError, match="sigma_t must be > 0"):
-        diffedu.eps_to_score(torch.ones(3, 2), 0.0)
-    with pytest.raises(ValueError, match="sigma_t must be a scalar"):
-        diffedu.score_to_eps(torch.ones(3, 2), torch.ones(4))
     with pytest.raises(TypeError, match="generator"):
         TimeMLP(2, generator="seed", device=CPU)
     with pytest.raises(TypeError, match="model"):

@@ -16,7 +16,7 @@ from notebook_pass import pending
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
 TOC = ROOT / "_toc.yml"
-FIRST_CHAPTER = BOOK / "01_diffusion.ipynb"
+CONFIG = ROOT / "_config.yml"
 
 
 def _notebooks() -> list[Path]:
@@ -71,9 +71,11 @@ CHAPTERS = _chapter_notebooks()
 TOC_ENTRIES = _toc_files(_load_toc()) if TOC.exists() else []
 
 
-def test_first_chapter_exists():
-    """book/01_diffusion.ipynb exists (this test fails only while that file is missing)."""
-    assert FIRST_CHAPTER.is_file(), f"missing {FIRST_CHAPTER.relative_to(ROOT)}"
+def test_chapters_are_numbered_from_01_without_gaps():
+    """The chapters are book/01_*.ipynb, 02_*, ... with no number missing or repeated."""
+    numbers = [int(path.stem[:2]) for path in CHAPTERS]
+    assert numbers, "no chapter notebook book/NN_*.ipynb found"
+    assert numbers == list(range(1, len(numbers) + 1)), [path.name for path in CHAPTERS]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
@@ -123,6 +125,17 @@ def test_first_code_cell_installs_diffedu_only_when_missing(path):
     install_lines = [line for line in source.splitlines() if re.search(r"install", line)]
     assert not any(re.search(r"\b(torch|numpy)\b", line) for line in install_lines), (
         f"{path.name}: never reinstall torch or numpy in the install cell"
+    )
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_install_cell_names_the_repository_url(path):
+    """The install cell installs git+<repository.url of _config.yml>, the one place it is set."""
+    url = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))["repository"]["url"]
+    nb = nbformat.read(path, as_version=4)
+    code = [cell for cell in nb.cells if cell.cell_type == "code"]
+    assert code and f"git+{url}" in code[0].source, (
+        f"{path.name}: the first code cell must install 'git+{url}' (see CONTRIBUTING.md)"
     )
 
 

@@ -1,11 +1,13 @@
-"""Tests for diffedu.plot: the figure style and the glue helper."""
+"""Tests for diffedu.plot: the figure style, the glue helper and the run-time note."""
 
 import sys
 
 import matplotlib as mpl
 import numpy as np
 import pytest
+import torch
 
+import diffedu
 import diffedu.plot as dplot
 
 
@@ -152,3 +154,36 @@ def test_subplots_keep_the_old_call_signature():
     for bad in ({"ncols": 0}, {"nrows": 1.5}, {"width": 0.0}, {"height": -1}):
         with pytest.raises(ValueError, match=next(iter(bad))):
             dplot.subplots(**bad)
+
+
+def test_run_time_note_on_cpu(monkeypatch):
+    """On the CPU the note gives the rounded seconds, the core count and the thread count."""
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 1)
+    note = diffedu.run_time_note(30.6, "cpu")
+    assert note == (
+        "When this page was built, the chapter ran in 31 s from its imports to its last cell, "
+        "on a CPU with 2 cores, using 1 torch thread."
+    )
+
+
+def test_run_time_note_names_the_gpu(monkeypatch):
+    """On CUDA the note names the card."""
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: "NVIDIA H100")
+    note = diffedu.run_time_note(torch.tensor(4.2), torch.device("cuda"))
+    assert note.endswith("ran in 4 s from its imports to its last cell, on a NVIDIA H100 GPU.")
+
+
+@pytest.mark.parametrize(
+    ("seconds", "device", "error", "match"),
+    [
+        (-1.0, "cpu", ValueError, "seconds must be >= 0"),
+        (float("nan"), "cpu", ValueError, "seconds must be finite"),
+        ("10", "cpu", TypeError, "seconds must be a real number"),
+        (10.0, 0, TypeError, "device must be a torch.device or a string; got int"),
+    ],
+)
+def test_run_time_note_rejects_bad_input(seconds, device, error, match):
+    """Negative, non-finite or non-numeric seconds and a non-device are rejected by name."""
+    with pytest.raises(error, match=match):
+        diffedu.run_time_note(seconds, device)

@@ -89,39 +89,6 @@ def test_upper_tail_interval_and_ball_region():
     assert torch.allclose(err, torch.tensor([4.0, 0.0], dtype=torch.float64))
 
 
-def test_budget_equals_hand_computation_and_is_monotone():
-    """The budget is the sum of the four terms of Corollary B.6 and moves the right way."""
-    args = dict(delta=0.01, eps=0.1, d=4, N=100, T=5.0, gamma=1e-3, m_2=2.0)
-    length = 5.0 + math.log(1e3)
-    hand = 0.01 + 0.1 * math.sqrt(length) + math.sqrt(4 / 100) * length + (2.0 + 2.0) * math.exp(-5)
-    total, parts = diffedu.sampling_error_budget(**args, terms=True)
-    assert total == pytest.approx(hand, rel=1e-14)
-    assert sum(parts.values()) == pytest.approx(total, rel=1e-14)
-    base = diffedu.sampling_error_budget(**args)
-    for name, larger in (("delta", 0.1), ("eps", 0.2), ("d", 9), ("m_2", 3.0), ("gamma", 1e-4)):
-        assert diffedu.sampling_error_budget(**{**args, name: larger}) > base, name
-    assert diffedu.sampling_error_budget(**{**args, "N": 400}) < base
-    assert diffedu.sampling_error_budget(**{**args, "c_disc": 2.0}) > base
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "match"),
-    [
-        ({"delta": 0.0}, "delta"),
-        ({"gamma": 1.5}, "gamma"),
-        ({"T": 0.0}, "T must"),
-        ({"N": 0}, "N must"),
-        ({"d": 0}, "d must"),
-        ({"eps": -1.0}, "eps"),
-    ],
-)
-def test_budget_bad_input(kwargs, match):
-    """Each bad argument of sampling_error_budget raises a ValueError naming it."""
-    args = dict(delta=0.01, eps=0.1, d=4, N=100, T=5.0, gamma=1e-3, m_2=2.0)
-    with pytest.raises(ValueError, match=match):
-        diffedu.sampling_error_budget(**{**args, **kwargs})
-
-
 def test_bad_input_of_the_other_functions():
     """Bad delta, level, mass, start, size and region raise errors that name them."""
     s = torch.zeros(5, 1)

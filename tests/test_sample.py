@@ -146,9 +146,8 @@ def test_score_is_frozen_at_step_start_and_trajectory_is_returned():
 
 def test_sampler_reproducible_and_keeps_dtype():
     """The same generator seed gives the same output; the output keeps x_T's dtype and shape."""
-    torch.manual_seed(26)
     ts = diffedu.uniform_schedule(1.0, 0.1, 4)
-    x_T = torch.randn(10, 2, dtype=torch.float32)
+    x_T = torch.randn(10, 2, generator=torch.Generator().manual_seed(26), dtype=torch.float32)
     a = diffedu.ddpm_sample(lambda x, t: -x, x_T, ts, generator=torch.Generator().manual_seed(1))
     b = diffedu.ddpm_sample(lambda x, t: -x, x_T, ts, generator=torch.Generator().manual_seed(1))
     assert a.dtype == torch.float32 and a.shape == (10, 2)
@@ -173,7 +172,6 @@ def test_standard_normal_moments_and_shape():
 
 def test_ddpm_sample_rejects_bad_score_fn():
     """A non-callable score_fn is a TypeError; NaN or wrongly shaped scores are ValueErrors."""
-    torch.manual_seed(0)
     x_T, ts = torch.zeros(4, 1), diffedu.uniform_schedule(1.0, 0.1, 3)
     with pytest.raises(TypeError, match="score_fn"):
         diffedu.ddpm_sample(MIX.score(x_T), x_T, ts)
@@ -189,7 +187,6 @@ def test_ddpm_sample_rejects_bad_score_fn():
 
 def test_ddpm_sample_rejects_bad_times_and_start():
     """ts must be a finite, strictly decreasing 1-D grid of >= 2 non-negative times; x_T (n, d)."""
-    torch.manual_seed(0)
     x_T = torch.zeros(4, 1)
 
     def score(x, t):
@@ -220,7 +217,6 @@ def test_ddpm_sample_rejects_bad_times_and_start():
 
 def test_standard_normal_rejects_bad_sizes():
     """standard_normal rejects n < 1, d < 1 and non-integer sizes, naming the argument."""
-    torch.manual_seed(0)
     with pytest.raises(ValueError, match="n must"):
         diffedu.standard_normal(0, 2)
     with pytest.raises(ValueError, match="d must"):

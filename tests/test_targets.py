@@ -58,7 +58,6 @@ def test_score_equals_autograd_of_log_prob(d, isotropic, t):
 @pytest.mark.parametrize("t", [0.0, 1e-3, 0.3, 2.0])
 def test_noised_single_gaussian_parameters(t):
     """noised(t) of N(mu, Sigma) is N(e^{-t} mu, e^{-2t} Sigma + (1 - e^{-2t}) I)."""
-    torch.manual_seed(0)
     mu = [1.5, -0.5]
     cov = [[2.0, 0.6], [0.6, 0.5]]
     q_t = diffedu.GaussianMixture([1.0], [mu], [cov]).noised(t)
@@ -189,7 +188,6 @@ def _mp_reference(x: float, t: float, weights, means, variances):
 @pytest.mark.parametrize("t", [0.0, 1e-4, 1e-3, 0.1])
 def test_far_modes_finite_and_match_log_space_reference(t):
     """Weights [1-1e-3, 1e-3], means 0 and 1e4: log_prob and score are finite and exact."""
-    torch.manual_seed(0)
     weights, means, variances = [1 - 1e-3, 1e-3], [0.0, 1e4], [1.0, 1.0]
     mix = diffedu.GaussianMixture(weights, means, variances)
     far = 1e4 * math.exp(-t)
@@ -232,7 +230,6 @@ def test_cdf_matches_scipy_and_icdf_inverts_it(t):
 
 def test_constructor_rejects_bad_parameters():
     """The constructor rejects bad weights, means and covariances, naming the argument."""
-    torch.manual_seed(0)
     with pytest.raises(ValueError, match="weights"):
         diffedu.GaussianMixture([1.2, -0.2], [0.0, 1.0], [1.0, 1.0])  # negative weight
     with pytest.raises(ValueError, match="weights"):
@@ -262,7 +259,6 @@ def test_constructor_rejects_bad_parameters():
 @pytest.mark.parametrize("method", ["log_prob", "score", "responsibilities"])
 def test_methods_reject_bad_points_and_times(method):
     """log_prob, score and responsibilities reject a wrong x shape, NaN x and bad t."""
-    torch.manual_seed(0)
     mix = diffedu.GaussianMixture([0.5, 0.5], [[0.0, 0.0], [1.0, 1.0]], [1.0, 2.0])
     fn = getattr(mix, method)
     with pytest.raises(ValueError, match="x must"):
@@ -286,7 +282,6 @@ def test_methods_reject_bad_points_and_times(method):
 
 def test_sample_noised_and_1d_helpers_reject_bad_input():
     """sample, noised, cdf and icdf reject bad n, t, u and dimension, naming the argument."""
-    torch.manual_seed(0)
     mix = diffedu.GaussianMixture([0.5, 0.5], [0.0, 1.0], [1.0, 2.0])
     with pytest.raises(ValueError, match="n must"):
         mix.sample(0)
@@ -307,3 +302,34 @@ def test_sample_noised_and_1d_helpers_reject_bad_input():
     mix_2d = diffedu.GaussianMixture([1.0], [[0.0, 0.0]], [1.0])
     with pytest.raises(ValueError, match="cdf"):
         mix_2d.cdf(torch.zeros(3))
+    with pytest.raises(ValueError, match="components_1d"):
+        mix_2d.components_1d()
+
+
+def test_parameters_are_read_only_and_the_cache_cannot_go_stale():
+    """Assigning a parameter raises; editing a returned copy changes neither q_t nor the score."""
+    mix = diffedu.GaussianMixture([0.5, 0.5], [[-1.0], [2.0]], [0.5, 1.0])
+    x = torch.linspace(-3.0, 3.0, 7, dtype=torch.float64)[:, None]
+    before = mix.score(x, 0.3)  # fills the cache of q_0.3
+    for name in ("weights", "means", "covs", "dim", "n_components"):
+        with pytest.raises(AttributeError):
+            setattr(mix, name, getattr(mix, name))
+    mix.means.mul_(10.0)  # a copy: the mixture keeps its means
+    mix.covs.add_(5.0)
+    mix.weights.zero_()
+    assert mix.means[:, 0].tolist() == [-1.0, 2.0]
+    torch.testing.assert_close(mix.score(x, 0.3), before, rtol=0, atol=0)
+    fresh = diffedu.GaussianMixture([0.5, 0.5], [[-1.0], [2.0]], [0.5, 1.0])
+    torch.testing.assert_close(fresh.score(x, 0.3), before, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("t", TIMES)
+def test_components_1d_are_the_noised_parameters(t):
+    """components_1d(t) is (w_k, e^{-t} mu_k, sqrt(e^{-2t} v_k + sigma_t^2)) for each k."""
+    mix = diffedu.GaussianMixture([0.2, 0.8], [-1.5, 2.0], [0.25, 4.0])
+    w, mu, s = mix.components_1d(t)
+    for k, (w_k, mu_k, v_k) in enumerate([(0.2, -1.5, 0.25), (0.8, 2.0, 4.0)]):
+        assert float(w[k]) == pytest.approx(w_k, rel=1e-14)
+        assert float(mu[k]) == pytest.approx(math.exp(-t) * mu_k, rel=1e-14)
+        variance = math.exp(-2 * t) * v_k - math.expm1(-2 * t)
+        assert float(s[k]) == pytest.approx(math.sqrt(variance), rel=1e-14)

@@ -1,4 +1,4 @@
-"""Tests for diffedu.utils: the default device, seeded generators and the run-time note."""
+"""Tests for diffedu.utils: the default device, seeded generators and where draws happen."""
 
 import pytest
 import torch
@@ -8,28 +8,24 @@ import diffedu
 
 def test_default_device_is_cpu_without_cuda(monkeypatch):
     """default_device() is the CPU when CUDA is not available."""
-    torch.manual_seed(0)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert diffedu.default_device() == torch.device("cpu")
 
 
 def test_default_device_is_cuda_when_available(monkeypatch):
     """default_device() is CUDA when CUDA is available (checked by monkeypatching)."""
-    torch.manual_seed(0)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     assert diffedu.default_device() == torch.device("cuda")
 
 
 def test_default_device_matches_this_machine():
     """Without patching, default_device() follows torch.cuda.is_available()."""
-    torch.manual_seed(0)
     expected = "cuda" if torch.cuda.is_available() else "cpu"
     assert diffedu.default_device().type == expected
 
 
 def test_make_generator_is_reproducible():
     """Equal seeds give equal draws; different seeds give different draws."""
-    torch.manual_seed(0)
     a = torch.randn(100, generator=diffedu.make_generator(7, device="cpu"))
     b = torch.randn(100, generator=diffedu.make_generator(7, device="cpu"))
     c = torch.randn(100, generator=diffedu.make_generator(8, device="cpu"))
@@ -39,7 +35,6 @@ def test_make_generator_is_reproducible():
 
 def test_make_generator_default_device(monkeypatch):
     """make_generator(seed) without a device puts the generator on default_device()."""
-    torch.manual_seed(0)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     g = diffedu.make_generator(3)
     assert g.device == torch.device("cpu")
@@ -50,7 +45,6 @@ def test_make_generator_default_device(monkeypatch):
 
 def test_make_generator_accepts_integer_tensor_seed():
     """A 0-d integer tensor is an integer seed."""
-    torch.manual_seed(0)
     assert diffedu.make_generator(torch.tensor(5), device="cpu").initial_seed() == 5
 
 
@@ -60,36 +54,28 @@ def test_make_generator_accepts_integer_tensor_seed():
 )
 def test_make_generator_rejects_bad_seeds(seed, error):
     """Negative, non-integer, string, None and boolean seeds are rejected naming seed."""
-    torch.manual_seed(0)
     with pytest.raises(error, match="seed"):
         diffedu.make_generator(seed, device="cpu")
 
 
-def test_run_time_note_on_cpu(monkeypatch):
-    monkeypatch.setattr("os.cpu_count", lambda: 2)
-    monkeypatch.setattr(torch, "get_num_threads", lambda: 1)
-    note = diffedu.run_time_note(30.6, "cpu")
-    assert note == (
-        "When this page was built, the chapter ran in 31 s from its imports to its last cell, "
-        "on a CPU with 2 cores, using 1 torch thread."
-    )
+def test_draw_device_is_the_generators_or_the_cpu(monkeypatch):
+    """Draws happen on the generator's device, and on the CPU without one, even with CUDA."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert diffedu.draw_device(None) == torch.device("cpu")
+    assert diffedu.draw_device(torch.Generator()) == torch.device("cpu")
+    with pytest.raises(TypeError, match="generator must be a torch.Generator"):
+        diffedu.draw_device(0)
 
 
-def test_run_time_note_names_the_gpu(monkeypatch):
-    monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: "NVIDIA H100")
-    note = diffedu.run_time_note(torch.tensor(4.2), torch.device("cuda"))
-    assert note.endswith("ran in 4 s from its imports to its last cell, on a NVIDIA H100 GPU.")
-
-
-@pytest.mark.parametrize(
-    ("seconds", "device", "error", "match"),
-    [
-        (-1.0, "cpu", ValueError, "seconds must be >= 0"),
-        (float("nan"), "cpu", ValueError, "seconds must be finite"),
-        ("10", "cpu", TypeError, "seconds must be a real number"),
-        (10.0, 0, TypeError, "device must be a torch.device or a string; got int"),
-    ],
-)
-def test_run_time_note_rejects_bad_input(seconds, device, error, match):
-    with pytest.raises(error, match=match):
-        diffedu.run_time_note(seconds, device)
+def test_every_sampler_follows_the_draw_device_rule(monkeypatch):
+    """standard_normal, GaussianMixture.sample and the hardness samplers draw on the CPU
+    without a generator, even when CUDA is present (the rule of draw_device)."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    mix = diffedu.GaussianMixture([0.5, 0.5], [[-1.0], [1.0]], [0.5, 0.5])
+    draws = [
+        diffedu.standard_normal(3, 2),
+        mix.sample(3),
+        diffedu.Lemma41Pair(5.0, eta=0.1).training_pairs(2, 3)[0],
+        diffedu.Lemma42Mixture(5.0, 1.0).sample_true(2, 3),
+    ]
+    assert all(x.device == torch.device("cpu") for x in draws)
