@@ -5,6 +5,7 @@ import math
 import pytest
 import torch
 
+import diffedu
 from diffedu import checks
 
 

