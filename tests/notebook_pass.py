@@ -31,7 +31,9 @@ _ALL = frozenset(
 PENDING: dict[str, frozenset[str]] = {
     "fold": _ALL,
     "split": _ALL - {"03_l2_hardness"},
-    "fonts": frozenset({"02_score_matching", "03_l2_hardness", "04_quantile_error"}),
+    "fonts": frozenset(
+        {"02_score_matching", "03_l2_hardness", "04_quantile_error", "05_learning_quantile"}
+    ),
     "browser-fold": _ALL,
     "browser-scroll": _ALL,
     "browser-legible": _ALL,
