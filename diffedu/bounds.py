@@ -79,8 +79,8 @@ def w2_coupling_bound(gamma, m_2, d=1) -> float:
     Returns:
         :math:`\big((1 - e^{-\gamma})^2 m_2^2 + d\,\sigma_\gamma^2\big)^{1/2}`, not squared.
 
-    Used in: chapter 1, "Sampling with the exact score"; the theorem chapter, "Close in TV to
-    something close in :math:`W_2`".
+    Used in: chapter 1, "Sampling with the exact score"; chapter 6, "Close in TV to something
+    close in :math:`W_2`".
     """
     gamma = check_positive(gamma, "gamma")
     m_2 = check_nonnegative(m_2, "m_2")
@@ -133,7 +133,7 @@ def sampling_error_budget(
         The sum, a Python float; with ``terms=True`` a pair ``(total, parts)`` where ``parts``
         is a dict with keys ``"delta"``, ``"eps"``, ``"disc"``, ``"init"``.
 
-    Used in: chapter 4, "The quantile error costs no accuracy in the sampler".
+    Used in: chapter 4, "An experiment: scores that are terrible in :math:`L^2`".
     """
     delta = check_open_unit(delta, "delta")
     gamma = check_open_unit(gamma, "gamma")
@@ -180,7 +180,7 @@ def steps_needed(d, eps, delta, gamma, m_2=1.0, *, c=1.0, log=False) -> float:
     Returns:
         :math:`N` (a float, not rounded) or its natural logarithm.
 
-    Used in: chapter 6, "Where each factor comes from" and the eps-exponent caution.
+    Used in: chapter 6, "Where each factor comes from" (the caution on the exponent of eps).
     """
     d = check_at_least(d, "d", 1)
     eps, delta = check_open_unit(eps, "eps"), check_open_unit(delta, "delta")
@@ -274,7 +274,7 @@ def samples_needed_gppx(d, P, D, Theta, eps, gamma, eps_exponent=3, *, c=1.0, lo
     Returns:
         :math:`m` or its natural logarithm.
 
-    Used in: chapter 6, the bound comparison figures and the scaling plot.
+    Used in: chapter 6, "Where each factor comes from" and "The two bounds side by side".
     """
     d, P, D = check_at_least(d, "d", 1), check_at_least(P, "P", 1), check_at_least(D, "D", 1)
     Theta, eps = _theta(Theta), check_open_unit(eps, "eps")
@@ -318,7 +318,7 @@ def samples_needed_bmr(d, P, D, Theta, eps, gamma, *, c=1.0, log=False) -> float
     Returns:
         :math:`m` (``inf`` on overflow) or its natural logarithm.
 
-    Used in: chapter 6, the bound comparison figures and the scaling plot.
+    Used in: chapter 6, "Where each factor comes from" and "The two bounds side by side".
     """
     d, P, D = check_at_least(d, "d", 1), check_at_least(P, "P", 1), check_at_least(D, "D", 1)
     Theta, eps = _theta(Theta), check_open_unit(eps, "eps")
@@ -368,7 +368,7 @@ def samples_needed_composed(
     Returns:
         :math:`m` or its natural logarithm.
 
-    Used in: chapter 6, the eps-exponent caution.
+    Used in: chapter 6, "The two bounds side by side".
     """
     gamma, eps = check_open_unit(gamma, "gamma"), check_open_unit(eps, "eps")
     c = check_positive(c, "c")
@@ -401,7 +401,7 @@ def crossover_inverse_gamma(
         :math:`1/\gamma^*` (``>= e``); ``e`` when GPPX is already no larger at
         :math:`\gamma = 1/e`, in which case it is no larger for every :math:`\gamma`.
 
-    Used in: chapter 6, the bound comparison.
+    Used in: chapter 6, "The two bounds side by side".
     """
     tol = check_positive(tol, "tol")
 
@@ -457,7 +457,7 @@ def steps_for_discretisation(d, eps, gamma, m_2=1.0, *, c=1.0, log=False) -> flo
     Returns:
         :math:`N` (a float, not rounded) or its natural logarithm.
 
-    Used in: the theorem chapter, "The statements" (the caution on Theorem C.2).
+    Used in: chapter 6, "The statements" (the caution on Theorem C.2).
     """
     d, eps = check_at_least(d, "d", 1), check_open_unit(eps, "eps")
     gamma = check_open_unit(gamma, "gamma")
@@ -504,7 +504,7 @@ def a2_approximation_level(
     Returns:
         The squared-L2 level (a bound on a **squared** error) or its natural logarithm.
 
-    Used in: the theorem chapter, "The statements" (the caution on Theorem C.2).
+    Used in: chapter 6, "The statements" (the caution on Theorem C.2).
     """
     d, eps = check_at_least(d, "d", 1), check_open_unit(eps, "eps")
     delta_train = check_open_unit(delta_train, "delta_train")

@@ -180,7 +180,7 @@ def erm_failure_probability(m, mass, size, n_bad=1, rho=1.0) -> float:
     Returns:
         The probability, a Python float.
 
-    Used in: chapter 5, "ERM over a finite class, measured"; exercise "The error probability
+    Used in: chapter 5, "ERM over a finite class, measured" and exercise "The error probability
     in closed form".
     """
     m = as_int(m, "m", minimum=0)

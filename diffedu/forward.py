@@ -74,7 +74,8 @@ def add_noise(x_0: torch.Tensor, t, *, generator: torch.Generator | None = None)
     Returns:
         ``(x_t, z)``, both of shape ``(n, d)`` with ``x_0``'s dtype and device.
 
-    Used in: chapter 1 and chapter 2, "Denoising score matching".
+    Used in: chapter 1, "Sampling with the exact score"; chapter 2, "The loss, term by term" and
+    "Tweedie's formula"; chapter 6, "Close in TV to something close in :math:`W_2`".
     """
     x_0 = as_tensor(x_0, "x_0")
     if x_0.ndim != 2:

@@ -173,7 +173,7 @@ def cell_statistics(
     Returns:
         A :class:`CellStatistics` ``(m, counts, sums)``.
 
-    Used in: chapter 5, every experiment.
+    Used in: chapter 5, "The loss, centred" and "ERM over a finite class, measured".
     """
     target = check_mixture(target)
     t = check_time(t, positive=True)
@@ -354,7 +354,8 @@ def samples_needed(m, rates, delta_train) -> float:
         :math:`m^*`, a Python float; ``m[0]`` if the first rate is already low enough, and
         ``nan`` if no rate is.
 
-    Used in: chapter 5, every experiment.
+    Used in: chapter 5, "ERM over a finite class, measured" and "From finite classes to
+    networks".
     """
     delta_train = check_open_unit(delta_train, "delta_train")
     m = as_tensor(m, "m", dtype=torch.float64).reshape(-1).cpu()

@@ -36,7 +36,7 @@ def dsm_loss(score_hat, x_t: torch.Tensor, z: torch.Tensor, sigma_t) -> torch.Te
     Returns:
         Tensor of shape ``(n,)``: the squared norm for each sample.
 
-    Used in: chapter 2, "Denoising score matching".
+    Used in: chapter 2, "The loss, term by term".
     """
     x_t = as_tensor(x_t, "x_t")
     if x_t.ndim != 2:

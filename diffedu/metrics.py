@@ -48,7 +48,7 @@ def l2_score_error(score_hat, score) -> float:
     Returns:
         A Python float.
 
-    Used in: chapter 2, "Measuring a learned score"; chapters 3 to 5.
+    Used in: chapter 3, "Two mixtures that samples cannot tell apart"; chapter 4, "Trained scores".
     """
     score_hat, score = as_score_pair(score_hat, score)
     return float(((score_hat - score) ** 2).sum(-1).mean())
@@ -79,7 +79,8 @@ def quantile_score_error(score_hat, score, delta) -> float:
     Returns:
         A Python float.
 
-    Used in: chapter 2, "Measuring a learned score"; chapter 4, "The quantile score error".
+    Used in: chapter 3, "Two mixtures that samples cannot tell apart" and exercise "A score from a
+    weight that underflows"; chapter 4, "The quantile error and its picture".
     """
     delta = check_open_unit(delta, "delta")
     score_hat, score = as_score_pair(score_hat, score)
@@ -265,7 +266,7 @@ def wasserstein2_2d(a, b) -> float:
     Returns:
         :math:`W_2` as a Python float.
 
-    Used in: chapter 2, "Sampling with learned scores"; chapter 6.
+    Used in: chapter 1, "In two dimensions"; chapter 2, "Sampling with the learned score".
     """
     from scipy.optimize import linear_sum_assignment
 

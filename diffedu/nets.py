@@ -67,7 +67,7 @@ class TimeMLP(nn.Module):
         device: where the weights live; ``None`` means CUDA when present, else CPU.
         dtype: floating dtype of the weights.
 
-    Used in: chapter 2, "Score networks"; chapter 6, "One network or one per time".
+    Used in: chapter 2, "Training score networks" (through :func:`.train_score`).
     """
 
     def __init__(
@@ -178,7 +178,7 @@ class EnsembleMLP(nn.Module):
         ts: float64 CPU tensor of the members' times.
         n_nets: ``N``.
 
-    Used in: chapter 2, "One network per time"; chapter 6, "The end-to-end pipeline".
+    Used in: chapter 2, "One network or one per time"; chapter 6, "An end-to-end experiment".
     """
 
     def __init__(
@@ -289,7 +289,8 @@ class LearnedScore:
         model: a :class:`.TimeMLP` (any ``t > 0``) or an :class:`.EnsembleMLP` (``t`` must be one
             of its training times ``model.ts``; otherwise ``ValueError`` names ``t`` and the grid).
 
-    Used in: chapter 2, "Sampling with a learned score"; chapter 6.
+    Used in: chapter 2, "Sampling with the learned score"; chapter 6, "Sampling with the trained
+    scores".
     """
 
     def __init__(self, model):

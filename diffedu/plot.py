@@ -113,7 +113,7 @@ def rendered_scale(width_in: float) -> float:
     Returns:
         The scale, in (0, 1]; 1 for a figure of at most :data:`COLUMN_WIDTH_IN` inches.
 
-    Used in: every chapter's figures (CONTRIBUTING.md, "Figures").
+    Used in: every chapter's figures (the rule is in CONTRIBUTING.md, section Figures).
     """
     width_in = _check_width(width_in)
     return min(1.0, COLUMN_PX / (width_in * FIGURE_DPI + TIGHT_MARGIN_PX))
@@ -194,7 +194,7 @@ def subplots(
         ValueError: If ``ncols`` or ``nrows`` is not a positive integer, or ``width`` or
             ``height`` not a positive number.
 
-    Used in: every chapter's figures (CONTRIBUTING.md, "Figures").
+    Used in: every chapter's figures (the rule is in CONTRIBUTING.md, section Figures).
     """
     for name, value in (("ncols", ncols), ("nrows", nrows)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:

@@ -45,7 +45,7 @@ def eps_to_score(eps_hat: torch.Tensor, sigma_t) -> torch.Tensor:
     Returns:
         Scores of shape ``(n, d)`` with ``eps_hat``'s dtype and device.
 
-    Used in: chapter 2, "Score networks".
+    Used in: chapter 2, "Training score networks" (through :func:`.train_score`).
     """
     sigma_t = _noise_levels(sigma_t, eps_hat)
     return -eps_hat / sigma_t
@@ -63,7 +63,7 @@ def score_to_eps(score: torch.Tensor, sigma_t) -> torch.Tensor:
     Returns:
         Noise predictions of shape ``(n, d)`` with ``score``'s dtype and device.
 
-    Used in: chapter 2, "Score networks".
+    Used in: chapter 2, "Training score networks" (through :func:`.train_score`).
     """
     sigma_t = _noise_levels(sigma_t, score)
     return -sigma_t * score
@@ -103,7 +103,7 @@ def preconditioning(t, m2_per_dim: float) -> torch.Tensor:
         float64 tensor of shape ``(N, 7)``, columns
         ``alpha_t, sigma_t, c_in, c_skip, c_out, target_x0 = sigma_t c_in / sqrt(v), log t``.
 
-    Used in: chapter 2, "Score networks".
+    Used in: chapter 2, "Training score networks" (through :func:`.train_score`).
     """
     t = check_positive_entries(as_float64(t, "t").reshape(-1), "t")
     v = check_positive(m2_per_dim, "m2_per_dim")
@@ -129,6 +129,6 @@ def preconditioning_at(t: float, m2_per_dim: float) -> tuple[float, ...]:
     Returns:
         The tuple ``(alpha_t, sigma_t, c_in, c_skip, c_out, target_x0, log t)``.
 
-    Used in: chapter 2, "Sampling with a learned score" (through :class:`.LearnedScore`).
+    Used in: chapter 2, "Sampling with the learned score" (through :class:`.LearnedScore`).
     """
     return tuple(preconditioning(torch.tensor([t], dtype=torch.float64), m2_per_dim)[0].tolist())

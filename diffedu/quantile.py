@@ -114,8 +114,8 @@ def quantile_score_error_1d_exact(
     Returns:
         A Python float, not squared.
 
-    Used in: chapter 4, "Estimating D^delta from samples" and "The quantile error costs no
-    accuracy in the sampler".
+    Used in: chapter 4, "The quantile error and its picture" and "L^2 against D^delta on the
+    chapter 3 instances".
     """
     delta = check_open_unit(delta, "delta")
     target = check_mixture_1d(target)
@@ -135,7 +135,7 @@ def quantile_score_error_1d_exact(
 class Interval(NamedTuple):
     r"""The interval :math:`[\text{lo}, \text{hi})` of the line (``hi`` may be ``inf``).
 
-    Used in: chapter 4, "Setting the two errors independently".
+    Used in: chapter 4, "The quantile error and its picture".
     """
 
     lo: float
@@ -145,7 +145,7 @@ class Interval(NamedTuple):
 class Ball(NamedTuple):
     r"""The open ball :math:`\{x : \|x - \text{centre}\| < \text{radius}\}` in :math:`\mathbb R^d`.
 
-    Used in: chapter 4, "Setting the two errors independently".
+    Used in: chapter 4, "The quantile error and its picture".
     """
 
     centre: torch.Tensor
@@ -171,7 +171,7 @@ def interval_with_mass(target, t, mass, start=None) -> Interval:
     Returns:
         An :class:`Interval` of Python floats.
 
-    Used in: chapter 4, "Setting the two errors independently".
+    Used in: chapter 4, "The quantile error and its picture".
     """
     target = check_mixture_1d(target)
     t = check_time(t)
@@ -226,8 +226,8 @@ def perturb_score(score_fn: Callable, region, size, direction=None) -> Callable:
     Returns:
         The callable ``score_hat(x, t) -> (n, d)``.
 
-    Used in: chapter 4, "Setting the two errors independently" and "The quantile error costs
-    no accuracy in the sampler".
+    Used in: chapter 4, "The quantile error and its picture" and "An experiment: scores that are
+    terrible in L^2"; chapter 5, "ERM over a finite class, measured".
     """
     if not callable(score_fn):
         raise TypeError(f"score_fn must be callable; got {type(score_fn).__name__}")

@@ -61,7 +61,7 @@ class GaussianMixture:
         device: where the parameters live; ``None`` keeps them on the CPU. Methods move
             them to the device of their inputs as needed.
 
-    Used in: every chapter; introduced in chapter 1, "A target with a closed-form score".
+    Used in: chapter 1, "A target with a closed-form score"; every chapter after it.
     """
 
     def __init__(self, weights, means, covs, device=None):

@@ -41,7 +41,7 @@ class TrainResult:
         batch_size: points per step and per member (``min(batch_size, m)``).
         n_iters: number of Adam steps.
 
-    Used in: chapter 2, "Training a score network".
+    Used in: chapter 2, "Training score networks".
     """
 
     model: torch.nn.Module
@@ -184,7 +184,7 @@ def train_score(
     Returns:
         A :class:`.TrainResult`; ``result.score_fn`` plugs into :func:`.ddpm_sample`.
 
-    Used in: chapter 2, "Training a score network"; chapter 6, "The end-to-end pipeline".
+    Used in: chapter 2, "Training score networks"; chapter 6, "An end-to-end experiment".
     """
     x_0 = _check_data(x_0)
     ts = check_schedule(ts, min_times=1, positive=True)

@@ -78,6 +78,36 @@ def test_chapters_are_numbered_from_01_without_gaps():
     assert numbers == list(range(1, len(numbers) + 1)), [path.name for path in CHAPTERS]
 
 
+SEED_LINE = 'SEED = int(os.environ.get("DIFFEDU_SEED", 0))'
+# Calls that seed a random generator; their argument must derive from the chapter's seed.
+_SEEDING_CALL = re.compile(r"\b(make_generator|manual_seed|default_rng|RandomState)\(([^)]*)\)")
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=_ids(CHAPTERS))
+def test_chapter_takes_its_seed_from_the_environment(path):
+    """One line of the constants cell reads DIFFEDU_SEED, and every generator derives from it.
+
+    CI and the graders re-run each chapter at other seeds (tests/test_seeds.py): that proves
+    something only if the seed reaches every random draw of the chapter.
+    """
+    code = [c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+    holding = [i for i, source in enumerate(code) if SEED_LINE in source.splitlines()]
+    assert len(holding) == 1, f"{path.name}: {SEED_LINE!r} must appear in exactly one cell"
+    assert holding[0] <= 3, (
+        f"{path.name}: the seed line belongs in the constants cell, near the top"
+    )
+    for i, source in enumerate(code):
+        for line in source.splitlines():
+            if re.match(r"\s*SEED\s*=", line):
+                assert line.strip() == SEED_LINE, (
+                    f"{path.name}, code cell {i}: SEED rebound: {line}"
+                )
+        for call in _SEEDING_CALL.finditer(source):
+            assert "seed" in call.group(2).lower(), (
+                f"{path.name}, code cell {i}: {call.group(0)} is not seeded from SEED"
+            )
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
 def test_notebook_is_valid_nbformat_v4(path):
     """The notebook is nbformat version 4 and validates against its schema."""
