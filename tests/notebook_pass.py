@@ -28,15 +28,16 @@ _ALL = frozenset(
     }
 )
 
+# Chapters the pass has done, off every list.
+_DONE = frozenset({"05_learning_quantile"})
+
 PENDING: dict[str, frozenset[str]] = {
-    "fold": _ALL,
-    "split": _ALL - {"03_l2_hardness"},
-    "fonts": frozenset(
-        {"02_score_matching", "03_l2_hardness", "04_quantile_error", "05_learning_quantile"}
-    ),
-    "browser-fold": _ALL,
-    "browser-scroll": _ALL,
-    "browser-legible": _ALL,
+    "fold": _ALL - _DONE,
+    "split": _ALL - {"03_l2_hardness"} - _DONE,
+    "fonts": frozenset({"02_score_matching", "03_l2_hardness", "04_quantile_error"}),
+    "browser-fold": _ALL - _DONE,
+    "browser-scroll": _ALL - _DONE,
+    "browser-legible": _ALL - _DONE,
 }
 
 
