@@ -36,7 +36,10 @@ PENDING: dict[str, frozenset[str]] = {
     "split": _ALL - {"03_l2_hardness"} - _DONE,
     "fonts": frozenset({"02_score_matching", "03_l2_hardness", "04_quantile_error"}),
     "browser-fold": _ALL - _DONE,
-    "browser-scroll": _ALL - _DONE,
+    # Chapter 5 still scrolls: diffedu.checks prints "[pass] check_erm_failure_probability: your
+    # function agrees with the reference." (78 characters) in a solution dropdown, whose box holds
+    # about 75; it waits for a shorter message in the package.
+    "browser-scroll": _ALL - _DONE | {"05_learning_quantile"},
     "browser-legible": _ALL - _DONE,
 }
 
