@@ -18,7 +18,7 @@ from .targets import GaussianMixture
 
 def _report(name: str, ok: bool, hint: str) -> bool:
     if ok:
-        print(f"[pass] {name}: your function agrees with the reference.")
+        print(f"[pass] {name}: matches the reference.")
     else:
         print(f"[not yet] {name}: {hint}")
     return ok
