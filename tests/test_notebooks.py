@@ -280,3 +280,103 @@ def test_no_font_below_8pt(path):
                 ):
                     small.append(f"cell {i}, line {node.value.lineno}: {node.arg}={value.value}")
     assert not small, f"{path.name}: fonts below {SMALLEST_FONT_PT:g} pt:\n" + "\n".join(small)
+
+
+# --- No sideways scrolling (issue 13): each kind of code box has its own width ---------------
+
+# Characters of the theme's monospace font that fit each code box of a chapter page at a
+# 1280-px window, measured in Chromium (CONTRIBUTING.md, "Code that fits the column"). Ruff
+# holds open cells to the widest (book/ruff.toml); the narrower boxes are checked here.
+OPEN_CELL_CHARS = 77
+FOLDED_CELL_CHARS = 75  # a hide-input cell: the toggle's box is 18 px narrower
+SOLUTION_CELL_CHARS = 74  # a code cell inside a solution dropdown
+EXERCISE_BLOCK_CHARS = 69  # a fenced code block in the markdown of an exercise box
+_FENCE = re.compile(r"^(`{3,}|~{3,})\s*(\S*.*?)\s*$")
+
+
+def _too_wide_lines(path) -> list[str]:
+    """Lines of a chapter's visible code longer than the box that shows them."""
+    nb = nbformat.read(path, as_version=4)
+    found, in_solution = [], False
+    for i, cell in enumerate(nb.cells):
+        tags = set(cell.metadata.get("tags", []))
+        if cell.cell_type == "markdown":
+            in_solution = _solution_state(cell.source, in_solution)
+            found += _wide_fenced_lines(i, cell.source)
+            continue
+        if cell.cell_type != "code" or tags & {"remove-cell", "remove-input"}:
+            continue
+        if in_solution:
+            limit, box = SOLUTION_CELL_CHARS, "solution cell"
+        elif "hide-input" in tags:
+            limit, box = FOLDED_CELL_CHARS, "folded cell"
+        else:
+            limit, box = OPEN_CELL_CHARS, "open cell"
+        for n, line in enumerate(cell.source.splitlines(), 1):
+            if len(line) > limit:
+                found.append(f"cell {i} ({box}, {limit}), line {n}: {len(line)} chars")
+    return found
+
+
+def _solution_state(source: str, inside: bool) -> bool:
+    """Whether code cells after this markdown cell sit inside a solution dropdown."""
+    for line in source.splitlines():
+        if "{solution-start}" in line:
+            inside = True
+        elif "{solution-end}" in line:
+            inside = False
+    return inside
+
+
+def _wide_fenced_lines(index: int, source: str) -> list[str]:
+    """Lines of fenced code blocks in a markdown cell wider than an exercise box shows.
+
+    Directives (```` ```{exercise} ````, ```` ```{prf:lemma} ````) are fences too; a stack
+    keeps track of which fence a closing line ends, and only code blocks are measured.
+    """
+    found, stack = [], []  # stack of (fence, is_code)
+    for n, line in enumerate(source.splitlines(), 1):
+        match = _FENCE.match(line.strip())
+        if match and not (stack and stack[-1][1] and match.group(2)):
+            fence, info = match.groups()
+            if stack and not info and fence == stack[-1][0]:
+                stack.pop()
+            elif not stack or not stack[-1][1]:
+                stack.append((fence, not info.startswith("{") or info.startswith("{code")))
+            continue
+        if stack and stack[-1][1] and len(line) > EXERCISE_BLOCK_CHARS:
+            found.append(
+                f"cell {index} (code block, {EXERCISE_BLOCK_CHARS}), line {n}: {len(line)} chars"
+            )
+    return found
+
+
+@pytest.mark.parametrize("path", _pending("browser-scroll", CHAPTERS))
+def test_code_fits_its_box(path):
+    """No line of visible code is wider than the box it is shown in (the page never scrolls)."""
+    wide = _too_wide_lines(path)
+    assert not wide, f"{path.name}: lines wider than their box:\n" + "\n".join(wide)
+
+
+def test_box_widths_are_told_apart():
+    """The checker tells the boxes apart: a 76-character line passes open, fails folded."""
+    line = "x = " + "1" * 72
+    cells = [
+        nbformat.v4.new_code_cell(line),
+        nbformat.v4.new_code_cell(line, metadata={"tags": ["hide-input"]}),
+        nbformat.v4.new_markdown_cell("```{solution-start} ex\n```"),
+        nbformat.v4.new_code_cell("y = " + "2" * 71),
+        nbformat.v4.new_markdown_cell("```{solution-end}\n```\n\n```python\n" + "z" * 70 + "\n```"),
+    ]
+    nb = nbformat.v4.new_notebook(cells=cells)
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "nb.ipynb"
+        nbformat.write(nb, path)
+        wide = _too_wide_lines(path)
+    assert [w.split(" (")[1].split(",")[0] for w in wide] == [
+        "folded cell",
+        "solution cell",
+        "code block",
+    ], wide
