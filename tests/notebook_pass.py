@@ -29,12 +29,12 @@ _ALL = frozenset(
 )
 
 PENDING: dict[str, frozenset[str]] = {
-    "fold": _ALL - {"04_quantile_error"},
+    "fold": _ALL - {"03_l2_hardness", "04_quantile_error"},
     "split": _ALL - {"03_l2_hardness", "04_quantile_error"},
-    "fonts": frozenset({"02_score_matching", "03_l2_hardness", "05_learning_quantile"}),
-    "browser-fold": _ALL - {"04_quantile_error"},
-    "browser-scroll": _ALL - {"04_quantile_error"},
-    "browser-legible": _ALL - {"04_quantile_error"},
+    "fonts": frozenset({"02_score_matching", "05_learning_quantile"}),
+    "browser-fold": _ALL - {"03_l2_hardness", "04_quantile_error"},
+    "browser-scroll": _ALL - {"03_l2_hardness", "04_quantile_error"},
+    "browser-legible": _ALL - {"03_l2_hardness", "04_quantile_error"},
 }
 
 
