@@ -21,7 +21,6 @@ import browser_support as bs
 import nbformat
 import notebook_cells
 import pytest
-from notebook_pass import pending
 
 from diffedu import plot as dplot
 
@@ -480,11 +479,7 @@ def test_search_finds_chapter(browser, server, page_info):
 # --- Reading experience (issue 13): folds, no sideways scrolling, legible figures ------------
 
 
-def _chapter_params(check: str):
-    return [pytest.param(p, id=p.test_id, marks=pending(check, p.source.stem)) for p in NOTEBOOKS]
-
-
-@pytest.mark.parametrize("page_info", _chapter_params("browser-fold"), ids=_ids)
+@pytest.mark.parametrize("page_info", NOTEBOOKS, ids=_ids)
 def test_plotting_code_is_folded(visit, page_info):
     """The install cell and every figure cell show folded (the figure shown), and nothing else."""
     layout = visit(page_info).layout
@@ -502,18 +497,7 @@ def test_plotting_code_is_folded(visit, page_info):
     assert not hidden_output, "folded cells whose output is hidden:\n" + "\n".join(hidden_output)
 
 
-def _scroll_params():
-    return [
-        pytest.param(
-            p,
-            id=p.test_id,
-            marks=pending("browser-scroll", p.source.stem) if p.is_notebook else [],
-        )
-        for p in PAGES
-    ]
-
-
-@pytest.mark.parametrize("page_info", _scroll_params(), ids=_ids)
+@pytest.mark.parametrize("page_info", PAGES, ids=_ids)
 def test_nothing_scrolls_sideways(visit, page_info):
     """At a 1280-px window no code block or output is wider than its box (code folds opened),
     and the page itself does not scroll sideways."""
@@ -526,7 +510,7 @@ def test_nothing_scrolls_sideways(visit, page_info):
     assert not wide, f"{len(wide)} boxes scroll sideways:\n" + "\n".join(wide)
 
 
-@pytest.mark.parametrize("page_info", _chapter_params("browser-legible"), ids=_ids)
+@pytest.mark.parametrize("page_info", NOTEBOOKS, ids=_ids)
 def test_figure_text_is_legible(visit, page_info):
     """Every figure is shown large enough that 8-pt text in it reads as at least 8 pt."""
     layout = visit(page_info).layout

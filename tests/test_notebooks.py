@@ -11,7 +11,6 @@ from pathlib import Path
 import nbformat
 import pytest
 import yaml
-from notebook_pass import pending
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
@@ -201,20 +200,13 @@ def test_chapter_is_listed_in_toc(path):
 # --- Fold, don't hide (issue 13): tests/notebook_cells.py says which cells fold --------------
 
 
-def _pending(check: str, paths):
-    """The paths as pytest params, xfail on the chapters still pending for ``check``."""
-    return [
-        pytest.param(p, id=str(p.relative_to(ROOT)), marks=pending(check, p.stem)) for p in paths
-    ]
-
-
 def _cells(path):
     import notebook_cells
 
     return notebook_cells.classify(nbformat.read(path, as_version=4))
 
 
-@pytest.mark.parametrize("path", _pending("fold", NOTEBOOKS))
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
 def test_install_and_figure_cells_fold(path):
     """The install cell and every cell that only draws a figure are tagged hide-input."""
     unfolded = [
@@ -239,7 +231,7 @@ def test_experiment_cells_stay_open(path):
     assert not folded, f"{path.name}: experiment code must stay open:\n" + "\n".join(folded)
 
 
-@pytest.mark.parametrize("path", _pending("split", NOTEBOOKS))
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
 def test_no_cell_both_draws_and_computes(path):
     """A cell that draws does nothing else: no glue, print, assert, def, random draw, and no
     name that a later visible cell reads (split such a cell into an experiment and a figure)."""
@@ -255,7 +247,7 @@ def test_no_cell_both_draws_and_computes(path):
 _FONT_KEYWORDS = ("fontsize", "labelsize", "title_fontsize")
 
 
-@pytest.mark.parametrize("path", _pending("fonts", NOTEBOOKS))
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
 def test_no_font_below_8pt(path):
     """No code cell sets a font size below diffedu.plot.SMALLEST_FONT_PT (8 pt) by a number."""
     import ast
@@ -351,7 +343,7 @@ def _wide_fenced_lines(index: int, source: str) -> list[str]:
     return found
 
 
-@pytest.mark.parametrize("path", _pending("browser-scroll", CHAPTERS))
+@pytest.mark.parametrize("path", CHAPTERS, ids=_ids(CHAPTERS))
 def test_code_fits_its_box(path):
     """No line of visible code is wider than the box it is shown in (the page never scrolls)."""
     wide = _too_wide_lines(path)
