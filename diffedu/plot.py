@@ -220,6 +220,43 @@ def subplots(
     return plt.subplots(nrows, ncols, figsize=(fig_width, height * nrows), **kwargs)
 
 
+def subplots_two_and_one(wide: str = "bottom", height: float = 3.0):
+    """Three panels in the column: two side by side, and one as wide as both below or above.
+
+    A layout for a figure whose third panel needs the room of a whole row (a curve against
+    time beside two snapshots): :func:`.subplots` with two rows of two panels, where the
+    ``wide`` row is one panel spanning the column. The figure is
+    :data:`COLUMN_WIDTH_IN` wide, so nothing in it is shrunk.
+
+    Args:
+        wide: ``"bottom"`` (two panels, then the wide one) or ``"top"`` (the wide one first).
+        height: Height of each row in inches.
+
+    Returns:
+        ``(fig, (ax_a, ax_b, ax_c))``, the panels in reading order: left to right, top to
+        bottom.
+
+    Raises:
+        ValueError: If ``wide`` is neither ``"bottom"`` nor ``"top"``, or ``height`` is not a
+            positive number.
+
+    Used in: chapter 1, "A target with a closed-form score"; chapter 2, "Tweedie's formula";
+    chapter 3, "Figure 1 of the paper"; chapter 4, "An experiment: scores that are terrible
+    in L^2".
+    """
+    if wide not in ("bottom", "top"):
+        raise ValueError(f'wide must be "bottom" or "top"; got {wide!r}')
+    fig, axes = subplots(ncols=2, nrows=2, height=height)
+    row = 1 if wide == "bottom" else 0
+    grid = axes[row, 0].get_gridspec()
+    for ax in axes[row]:
+        ax.remove()
+    spanning = fig.add_subplot(grid[row, :])
+    if wide == "bottom":
+        return fig, (axes[0, 0], axes[0, 1], spanning)
+    return fig, (spanning, axes[1, 0], axes[1, 1])
+
+
 def square_limits(ax, lim: float) -> None:
     """Fixed, equal limits and equal aspect for a 2-D scatter or field plot."""
     ax.set_xlim(-lim, lim)

@@ -3,6 +3,7 @@
 import sys
 
 import matplotlib as mpl
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import torch
@@ -187,3 +188,35 @@ def test_run_time_note_rejects_bad_input(seconds, device, error, match):
     """Negative, non-finite or non-numeric seconds and a non-device are rejected by name."""
     with pytest.raises(error, match=match):
         diffedu.run_time_note(seconds, device)
+
+
+@pytest.mark.parametrize("wide", ["bottom", "top"])
+def test_two_and_one_spans_the_row_of_the_two_panels(wide):
+    """The wide panel reaches from the left edge of one small panel to the right edge of the
+    other, in its own row; the panels come in reading order; the figure fills the column."""
+    fig, (a, b, c) = dplot.subplots_two_and_one(wide=wide, height=2.5)
+    fig.canvas.draw()
+    try:
+        boxes = [ax.get_position() for ax in (a, b, c)]
+        assert len(fig.axes) == 3
+        assert fig.get_figwidth() == pytest.approx(dplot.COLUMN_WIDTH_IN)
+        assert fig.get_figheight() == pytest.approx(5.0)
+        small = boxes[:2] if wide == "bottom" else boxes[1:]
+        spanning = boxes[2] if wide == "bottom" else boxes[0]
+        left, right = small
+        assert left.x1 < right.x0  # side by side, left first
+        assert left.y0 == pytest.approx(right.y0)
+        assert spanning.x0 == pytest.approx(left.x0, abs=0.02)
+        assert spanning.x1 == pytest.approx(right.x1, abs=0.02)
+        if wide == "bottom":
+            assert spanning.y1 < left.y0
+        else:
+            assert spanning.y0 > left.y1
+    finally:
+        plt.close(fig)
+
+
+@pytest.mark.parametrize("bad", [dict(wide="left"), dict(height=0.0), dict(height="2")])
+def test_two_and_one_rejects_bad_input(bad):
+    with pytest.raises(ValueError, match="wide|height"):
+        dplot.subplots_two_and_one(**bad)
