@@ -147,7 +147,9 @@ LAYOUT_JS = r"""
     shown: img.getBoundingClientRect().width,
   }));
   document.querySelectorAll("details").forEach((d) => { d.open = true; });
-  const boxes = "div.highlight pre, .cell_output, .cell_output pre, .output pre";
+  // Code, outputs, and displayed equations (MathJax's container, and the block around it).
+  const boxes = "div.highlight pre, .cell_output, .cell_output pre, .output pre, " +
+    "div.math, mjx-container[display='true']";
   const overflowing = [...document.querySelectorAll(boxes)]
     .filter((el) => el.checkVisibility() && el.scrollWidth > el.clientWidth)
     .map((el) => ({
