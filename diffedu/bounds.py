@@ -107,9 +107,10 @@ def sampling_error_budget(
     r"""The right-hand side of Corollary B.6: the TV budget of DDPM with :math:`D^\delta` scores.
 
     .. math::
-        c_\delta\,\delta
+        &c_\delta\,\delta
         + c_\varepsilon\,\varepsilon\sqrt{T + \log(1/\gamma)}
-        + c_\text{disc}\sqrt{d/N}\,\big(T + \log(1/\gamma)\big)
+        \\
+        &\quad {} + c_\text{disc}\sqrt{d/N}\,\big(T + \log(1/\gamma)\big)
         + c_\text{init}\big(\sqrt d + m_2\big)e^{-T}.
 
     Shapes only: the paper's constants are not known, so each term carries its own constant
@@ -346,8 +347,9 @@ def samples_needed_composed(
 
     .. math::
 
-        N = N_{B.7}\big(d, \tfrac{\varepsilon}{\sqrt L}, \varepsilon, \gamma, m_2\big), \qquad
-        m = c\,N\cdot m_{A.1}\big(d, P, D, \Theta,
+        N &= N_{B.7}\big(d, \tfrac{\varepsilon}{\sqrt L}, \varepsilon, \gamma, m_2\big),
+
+        m &= c\,N\cdot m_{A.1}\big(d, P, D, \Theta,
             \tfrac{\varepsilon}{\sqrt L}, \varepsilon, \delta_{train}, m_2\big),
 
     where :math:`N_{B.7}` is :func:`steps_needed` and :math:`m_{A.1}` is

@@ -108,9 +108,10 @@ def conditional_noise_covariance(target, x, t) -> torch.Tensor:
     With :math:`x_t = e^{-t}x_0 + z`, :math:`z \sim \mathcal N(0, \sigma_t^2 I)`,
 
     .. math::
-        \operatorname{Cov}(z \mid x_t = x) = \sigma_t^2 I + \sigma_t^4\,\nabla^2\log q_t(x),
-        \qquad\text{so}\qquad
-        \operatorname{Cov}(\sigma_t\Delta \mid x) = I + \sigma_t^2\,\nabla^2\log q_t(x),
+        \operatorname{Cov}(z \mid x_t = x) &= \sigma_t^2 I + \sigma_t^4\,\nabla^2\log q_t(x),
+        \qquad\text{so}
+
+        \operatorname{Cov}(\sigma_t\Delta \mid x) &= I + \sigma_t^2\,\nabla^2\log q_t(x),
 
     and :math:`\operatorname{Var}(\xi \mid x) = v^\top(I + \sigma_t^2\nabla^2\log q_t(x))v`. For a
     mixture, with component precisions :math:`P_k` and scores :math:`g_k = P_k(e^{-t}\mu_k -

@@ -72,8 +72,9 @@ class Lemma41Pair:
     r"""The pair of Lemma 4.1: the same bulk, a far component of mass :math:`\eta` on either side.
 
     .. math::
-        p_1 = (1-\eta)\,\mathcal N(0, \sigma^2) + \eta\,\mathcal N(-R, \sigma^2),\qquad
-        p_2 = (1-\eta)\,\mathcal N(0, \sigma^2) + \eta\,\mathcal N(R, \sigma^2),
+        p_1 &= (1-\eta)\,\mathcal N(0, \sigma^2) + \eta\,\mathcal N(-R, \sigma^2),
+
+        p_2 &= (1-\eta)\,\mathcal N(0, \sigma^2) + \eta\,\mathcal N(R, \sigma^2),
 
     with :math:`\eta = \varepsilon^2\sigma^2/R^2` when ``eps`` is given. Their scores differ by
     :math:`s_1 - s_2 = -\frac{R}{\sigma^2}(\pi_1 + \pi_2)`, where :math:`\pi_i(x)` is the
@@ -288,10 +289,12 @@ class Lemma42Mixture:
     r"""The mixture of Lemma 4.2, with :math:`\eta` set so that its score vanishes at :math:`x_0`.
 
     .. math::
-        \widehat p = \eta\,\mathcal N(0, \sigma^2) + (1-\eta)\,\mathcal N(S, \sigma^2),\qquad
-        \widehat s(x) = -\frac{x}{\sigma^2} + \frac{S}{\sigma^2}\,
-        \mathrm{sigmoid}\big(\log r(x)\big),\qquad
-        \log r(x) = \log\frac{1-\eta}{\eta} + \frac{Sx - S^2/2}{\sigma^2}.
+        \widehat p &= \eta\,\mathcal N(0, \sigma^2) + (1-\eta)\,\mathcal N(S, \sigma^2),
+
+        \widehat s(x) &= -\frac{x}{\sigma^2} + \frac{S}{\sigma^2}\,
+        \mathrm{sigmoid}\big(\log r(x)\big),
+
+        \log r(x) &= \log\frac{1-\eta}{\eta} + \frac{Sx - S^2/2}{\sigma^2}.
 
     Against the truth :math:`p^* = \mathcal N(0, \sigma^2)`, with score
     :math:`s^*(x) = -x/\sigma^2`, the error is

@@ -13,9 +13,10 @@ true score's by the *centred loss*
 
 .. math::
     L(\tilde s_\theta) - L(s_t)
-    = \frac1m\sum_i \Big(\|\tilde s_\theta - s_t\|^2 + 2\langle \tilde s_\theta - s_t,
+    &= \frac1m\sum_i \Big(\|\tilde s_\theta - s_t\|^2 + 2\langle \tilde s_\theta - s_t,
     \Delta_i\rangle\Big)
-    = \frac{1}{m\sigma_t^2}\sum_k \big(K_k\theta_k^2 + 2\theta_k S_k\big),
+
+    &= \frac{1}{m\sigma_t^2}\sum_k \big(K_k\theta_k^2 + 2\theta_k S_k\big),
 
 with :math:`K_k` the number of training points in :math:`A_k` and :math:`S_k` the sum over
 them of :math:`\xi_i = \langle v, \sigma_t\Delta_i\rangle`. The ERM's choice therefore depends

@@ -10,8 +10,9 @@ The noise prediction is preconditioned (Karras et al., 2022) so that the raw net
 :math:`F` sees inputs and regresses targets of unit scale at every time:
 
 .. math::
-    \widehat\varepsilon_t(x) = c_\text{skip}\,x + c_\text{out}\,F(c_\text{in}\,x, t),\quad
-    c_\text{in} = \frac{1}{\sqrt{\alpha_t^2 v + \sigma_t^2}},\quad
+    \widehat\varepsilon_t(x) &= c_\text{skip}\,x + c_\text{out}\,F(c_\text{in}\,x, t),
+
+    c_\text{in} &= \frac{1}{\sqrt{\alpha_t^2 v + \sigma_t^2}},\quad
     c_\text{skip} = \sigma_t c_\text{in}^2,\quad
     c_\text{out} = \alpha_t \sqrt{v}\, c_\text{in},
 

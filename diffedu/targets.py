@@ -5,8 +5,9 @@ Under the OU forward process a mixture stays a mixture:
 .. math::
     q_0 = \sum_k w_k\,\mathcal N(\mu_k, \Sigma_k)
     \quad\Longrightarrow\quad
-    q_t = \sum_k w_k\,\mathcal N\big(e^{-t}\mu_k,\ \Sigma_{k,t}\big),\qquad
-    \Sigma_{k,t} = e^{-2t}\Sigma_k + \sigma_t^2 I_d,
+    q_t &= \sum_k w_k\,\mathcal N\big(e^{-t}\mu_k,\ \Sigma_{k,t}\big),
+
+    \Sigma_{k,t} &= e^{-2t}\Sigma_k + \sigma_t^2 I_d,
 
 and its score is a posterior-weighted average of the component scores,
 
