@@ -100,11 +100,14 @@ def check_nonnegative_entries(x: torch.Tensor, name: str) -> torch.Tensor:
     return x
 
 
-def check_points(x, name: str, dim: int) -> torch.Tensor:
-    """A batch of points of shape ``(n, dim)`` with finite real entries."""
+def check_points(x, name: str, dim: int | None = None) -> torch.Tensor:
+    """A batch of points of shape ``(n, dim)`` (any ``d`` when ``dim`` is None), finite, float.
+
+    Integer input becomes float64; floating input keeps its dtype.
+    """
     x = as_tensor(x, name)
-    if x.ndim != 2 or x.shape[1] != dim:
-        raise ValueError(f"{name} must have shape (n, {dim}); got {tuple(x.shape)}")
+    if x.ndim != 2 or (dim is not None and x.shape[1] != dim):
+        raise ValueError(f"{name} must have shape (n, {dim or 'd'}); got {tuple(x.shape)}")
     if not x.is_floating_point():
         x = x.to(torch.float64)
     return check_finite(x, name)

@@ -15,7 +15,13 @@ from __future__ import annotations
 
 import torch
 
-from ._validation import append_dims, as_tensor, check_finite, check_nonnegative_entries
+from ._validation import (
+    append_dims,
+    as_tensor,
+    check_finite,
+    check_nonnegative_entries,
+    check_points,
+)
 
 
 def _times(t, name: str = "t") -> torch.Tensor:
@@ -77,12 +83,7 @@ def add_noise(x_0: torch.Tensor, t, *, generator: torch.Generator | None = None)
     Used in: chapter 1, "Sampling with the exact score"; chapter 2, "The loss, term by term" and
     "Tweedie's formula"; chapter 6, "Close in TV to something close in :math:`W_2`".
     """
-    x_0 = as_tensor(x_0, "x_0")
-    if x_0.ndim != 2:
-        raise ValueError(f"x_0 must have shape (n, d); got {tuple(x_0.shape)}")
-    if not x_0.is_floating_point():
-        x_0 = x_0.to(torch.float64)
-    check_finite(x_0, "x_0")
+    x_0 = check_points(x_0, "x_0")
     t = _times(t)
     if t.ndim not in (0, 1) or (t.ndim == 1 and t.shape[0] != x_0.shape[0]):
         raise ValueError(

@@ -22,7 +22,7 @@ from collections.abc import Callable
 
 import torch
 
-from ._validation import as_int, as_tensor, check_finite
+from ._validation import as_int, check_points
 from .schedules import check_schedule
 from .utils import draw_device
 
@@ -78,12 +78,7 @@ def _iterate(step, score_fn, x_T, ts, generator, return_trajectory, name: str):
         raise TypeError(
             f"score_fn must be callable as score_fn(x, t); got {type(score_fn).__name__}"
         )
-    x = as_tensor(x_T, "x_T")
-    if x.ndim != 2:
-        raise ValueError(f"x_T must have shape (n, d); got {tuple(x.shape)}")
-    if not x.is_floating_point():
-        x = x.to(torch.float64)
-    check_finite(x, "x_T")
+    x = check_points(x_T, "x_T")
     times = check_schedule(ts).tolist()
     trajectory = [x]
     for t_now, t_next in zip(times[:-1], times[1:], strict=True):
